@@ -1,0 +1,55 @@
+using System.Text.Json;
+
+namespace TaskBus.Contracts;
+
+/// <summary>
+/// One state change of one task run. Published on the bus for every change, so any service can
+/// subscribe; also sent to the caller that waits for a run.
+/// </summary>
+public sealed record TaskRunEvent
+{
+    /// <summary>The run id (32 hex digits).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The task name.</summary>
+    public required string Task { get; init; }
+
+    /// <summary>The state the run entered.</summary>
+    public required TaskState State { get; init; }
+
+    /// <summary>The run's priority.</summary>
+    public TaskPriority Priority { get; init; } = TaskPriority.Medium;
+
+    /// <summary>The run's parameters as JSON.</summary>
+    public JsonElement? Params { get; init; }
+
+    /// <summary>When the run was queued (UTC).</summary>
+    public DateTimeOffset? Queued { get; init; }
+
+    /// <summary>When the run started (UTC).</summary>
+    public DateTimeOffset? Start { get; init; }
+
+    /// <summary>When the run ended (UTC).</summary>
+    public DateTimeOffset? End { get; init; }
+
+    /// <summary>End minus start in milliseconds, two decimals; null until finished.</summary>
+    public double? DurationMs { get; init; }
+
+    /// <summary>The run that queued this one, or empty.</summary>
+    public string FromRunId { get; init; } = "";
+
+    /// <summary>The first run of the chain this one belongs to, or empty.</summary>
+    public string RootRunId { get; init; } = "";
+
+    /// <summary>How many times the run was retried after a failure.</summary>
+    public int RetryAttempt { get; init; }
+
+    /// <summary>How many times the run was re-queued because of its concurrency limit.</summary>
+    public int RateLimitAttempt { get; init; }
+
+    /// <summary>The exception type and message, or the abort reason; null otherwise.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
+    public string Worker { get; init; } = "";
+}

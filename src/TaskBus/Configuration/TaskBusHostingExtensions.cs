@@ -1,0 +1,130 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Quartz;
+using TaskBus.Events;
+using TaskBus.Execution;
+using TaskBus.Scheduling;
+
+namespace TaskBus;
+
+/// <summary>Adds TaskBus to a host.</summary>
+public static class TaskBusHostingExtensions
+{
+    /// <summary>
+    /// Adds TaskBus: options from the <c>TaskBus</c> section (then <paramref name="configure"/>),
+    /// the manager, MassTransit on the configured transport with the task queue, lifecycle events
+    /// and, when scheduling, Quartz. Bad settings throw <see cref="OptionsValidationException"/>
+    /// or <see cref="InvalidOperationException"/> naming the key.
+    /// </summary>
+    public static TaskBusBuilder AddTaskBus(this IHostApplicationBuilder builder, Action<TaskBusOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Services.AddTaskBus(builder.Configuration.GetSection(TaskBusOptions.SectionName), configure);
+    }
+
+    /// <summary>Adds TaskBus to a service collection, binding options from <paramref name="section"/>.</summary>
+    public static TaskBusBuilder AddTaskBus(this IServiceCollection services, IConfiguration section, Action<TaskBusOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        // The transport and roles decide which services exist, so the options are read now.
+        var options = new TaskBusOptions();
+        section.Bind(options);
+        configure?.Invoke(options);
+        var validation = new TaskBusOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+            throw new OptionsValidationException(TaskBusOptions.SectionName, typeof(TaskBusOptions), validation.Failures);
+
+        services.AddOptions<TaskBusOptions>().Bind(section).Configure(o => configure?.Invoke(o)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TaskBusOptions>, TaskBusOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        var registry = new TaskRegistry();
+        services.AddSingleton(registry);
+        services.AddScoped<TaskRunContext>();
+        AddManager(services, options);
+
+        services.AddMassTransit(x =>
+        {
+            if (options.Transport == TaskBusTransport.RabbitMQ)
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(new Uri(options.RabbitMQ.Url));
+                    if (options.ConsumeTasks)
+                        cfg.ReceiveEndpoint(options.QueueName, e =>
+                        {
+                            e.EnablePriority(TaskHeaders.MaxPriority);
+                            ConfigureTaskEndpoint(e, context, options);
+                        });
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) =>
+                {
+                    if (options.ConsumeTasks)
+                        cfg.ReceiveEndpoint(options.QueueName, e => ConfigureTaskEndpoint(e, context, options));
+                });
+            }
+        });
+        services.AddPublishObserver<TaskPublishObserver>();
+        services.AddReceiveObserver<TaskReceiveObserver>();
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = options.StartTimeout;
+            o.ConsumerStopTimeout = options.StoppingGracePeriod;
+            o.StopTimeout = options.StoppingGracePeriod + TimeSpan.FromSeconds(30);
+        });
+        // Registered after MassTransit's hosted service, so it stops (and flushes) before the bus.
+        if (options.PublishEvents)
+            services.AddHostedService<TaskRunEventPublisher>();
+
+        if (options.ScheduleTasks)
+        {
+            services.AddQuartz();
+            services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+            services.AddHostedService<TaskScheduleRegistrar>();
+        }
+        return new TaskBusBuilder(services, registry);
+    }
+
+    private static void AddManager(IServiceCollection services, TaskBusOptions options)
+    {
+        if (options.ScheduleTasks)
+        {
+            services.AddSingleton<TaskScheduler>();
+            services.AddSingleton<TaskConsumer>(sp => sp.GetRequiredService<TaskScheduler>());
+            services.AddSingleton<TaskManager>(sp => sp.GetRequiredService<TaskScheduler>());
+        }
+        else if (options.ConsumeTasks)
+        {
+            services.AddSingleton<TaskConsumer>();
+            services.AddSingleton<TaskManager>(sp => sp.GetRequiredService<TaskConsumer>());
+        }
+        else
+        {
+            services.AddSingleton<TaskManager>();
+        }
+    }
+
+    private static void ConfigureTaskEndpoint(IReceiveEndpointConfigurator endpoint, IRegistrationContext context, TaskBusOptions options)
+    {
+        // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
+        endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
+        endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;
+        endpoint.ConfigureConsumeTopology = true;
+        // A message no task takes is a poison message: error queue with the reason, not the _skipped queue.
+        endpoint.ThrowOnSkippedMessages();
+        var consumer = context.GetRequiredService<TaskConsumer>();
+        foreach (var task in consumer.Registry)
+        {
+            if (task.Invoker is not null)
+                task.Message.ConfigureConsumer(endpoint, consumer);
+        }
+    }
+}

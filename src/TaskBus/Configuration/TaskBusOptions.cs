@@ -1,0 +1,47 @@
+namespace TaskBus;
+
+/// <summary>TaskBus settings, bound from the <c>TaskBus</c> configuration section.</summary>
+public sealed class TaskBusOptions
+{
+    /// <summary>The configuration section: <c>TaskBus</c>.</summary>
+    public const string SectionName = "TaskBus";
+
+    /// <summary>The broker. Defaults to <see cref="TaskBusTransport.InMemory"/>.</summary>
+    public TaskBusTransport Transport { get; set; } = TaskBusTransport.InMemory;
+
+    /// <summary>RabbitMQ settings, used when <see cref="Transport"/> is RabbitMQ.</summary>
+    public RabbitMqOptions RabbitMQ { get; set; } = new();
+
+    /// <summary>The priority queue every task message lands in. Defaults to <c>taskbus-tasks</c>.</summary>
+    public string QueueName { get; set; } = "taskbus-tasks";
+
+    /// <summary>Tasks this process runs at once; 1 to 1000. Defaults to 5.</summary>
+    public int MaxConcurrentTasks { get; set; } = 5;
+
+    /// <summary>
+    /// Messages the broker sends ahead of the ones running; 0 to 1000. A prefetched message is no
+    /// longer re-ordered by priority, so keep it small. Defaults to 0: exactly <see cref="MaxConcurrentTasks"/> in flight.
+    /// </summary>
+    public int ExtraPrefetch { get; set; }
+
+    /// <summary>This process consumes tasks. Defaults to true.</summary>
+    public bool ConsumeTasks { get; set; } = true;
+
+    /// <summary>This process runs the periodic scheduler. Defaults to true.</summary>
+    public bool ScheduleTasks { get; set; } = true;
+
+    /// <summary>How long shutdown waits for running tasks before cancelling them. Defaults to 10 s.</summary>
+    public TimeSpan StoppingGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long start-up waits for the broker. Defaults to 60 s.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Publish every state change as a <see cref="Contracts.TaskRunEvent"/> on the bus. Defaults to true.</summary>
+    public bool PublishEvents { get; set; } = true;
+
+    /// <summary>Store settings.</summary>
+    public TaskStoreOptions Store { get; set; } = new();
+
+    /// <summary>HTTP settings.</summary>
+    public TaskHttpOptions Http { get; set; } = new();
+}

@@ -1,0 +1,11 @@
+namespace TaskBus;
+
+/// <summary>Where task info and run history are kept (<c>TaskBus:Store</c>).</summary>
+public sealed class TaskStoreOptions
+{
+    /// <summary><c>Memory</c> (one process) or <c>PostgreSQL</c> (shared by every worker). Defaults to <c>Memory</c>.</summary>
+    public string Provider { get; set; } = "Memory";
+
+    /// <summary>Npgsql connection string when the provider is PostgreSQL. Defaults to empty.</summary>
+    public string ConnectionString { get; set; } = "";
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using TaskBus.Contracts;
+
+namespace TaskBus.Execution;
+
+/// <summary>Runs one task run to a final state: the one place outcomes become states.</summary>
+internal static class TaskExecution
+{
+    /// <summary>
+    /// Moves the run to <c>running</c>, calls the task with a token cancelled at its timeout or at
+    /// <paramref name="stopping"/>, then sets the final state: success, aborted, failure (error or
+    /// timeout) or interrupted (stopping). Interrupted always rethrows, so the message goes back to
+    /// the queue; other failures rethrow only when <paramref name="rethrow"/> is set.
+    /// </summary>
+    public static async Task RunAsync(
+        TaskDescriptor task, TaskRun run, IServiceProvider scope, TimeProvider time, bool rethrow,
+        CancellationToken stopping, CancellationToken cancellationToken)
+    {
+        run.SetState(TaskState.Running);
+        using var timeout = new CancellationTokenSource(task.Timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping, cancellationToken);
+        try
+        {
+            scope.GetRequiredService<TaskRunContext>().Run = run;
+            await task.Invoker!.InvokeAsync(scope, run.Params, linked.Token);
+            run.SetState(TaskState.Success);
+        }
+        catch (TaskAbortedException ex)
+        {
+            run.Error = ex.Message;
+            run.SetState(TaskState.Aborted);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        {
+            run.Error = "interrupted by shutdown";
+            run.SetState(TaskState.Interrupted);
+            throw;
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+        {
+            run.Error = string.Create(CultureInfo.InvariantCulture, $"TimeoutException: task {task.Name} timed out after {task.Timeout.TotalSeconds:0.###} s");
+            run.SetState(TaskState.Failure);
+            if (rethrow)
+                throw new TimeoutException(run.Error, ex);
+        }
+        catch (Exception ex)
+        {
+            run.Error = $"{ex.GetType().Name}: {ex.Message}";
+            run.SetState(TaskState.Failure);
+            if (rethrow)
+                throw;
+        }
+    }
+}

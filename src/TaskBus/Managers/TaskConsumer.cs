@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskBus.Contracts;
+using TaskBus.Execution;
+
+namespace TaskBus;
+
+/// <summary>
+/// A manager that also consumes task messages from the bus (aio-fluid's <c>TaskConsumer</c>):
+/// it rebuilds each run from its message, enforces the task's concurrency limit and runs it.
+/// </summary>
+public class TaskConsumer : TaskManager
+{
+    private readonly ConcurrentDictionary<string, StrongBox> _running = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private int _numConcurrentTasks;
+
+    /// <summary>Creates a consumer over a registry.</summary>
+    public TaskConsumer(TaskRegistry registry, IServiceProvider services, IOptions<TaskBusOptions> options, TimeProvider? time = null, ILoggerFactory? loggers = null)
+        : base(registry, services, options, time, loggers)
+    {
+    }
+
+    /// <inheritdoc />
+    public override string Type => "task_consumer";
+
+    /// <summary>Runs in progress in this process.</summary>
+    public int NumConcurrentTasks => Volatile.Read(ref _numConcurrentTasks);
+
+    /// <summary>Runs of one task in progress in this process.</summary>
+    public int NumConcurrentTasksFor(string taskName) =>
+        _running.TryGetValue(taskName, out var box) ? Volatile.Read(ref box.Value) : 0;
+
+    /// <summary>True once <see cref="CancelRunning"/> was called.</summary>
+    public bool IsStopping => _stopping.IsCancellationRequested;
+
+    /// <inheritdoc />
+    public override TaskManagerStatus GetStatus() => base.GetStatus() with
+    {
+        NumConcurrentTasks = NumConcurrentTasks,
+        MaxConcurrentTasks = Options.MaxConcurrentTasks,
+        Running = _running.Where(p => p.Value.Value > 0).ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal),
+    };
+
+    /// <summary>Cancels every run in progress: they end <c>interrupted</c> and their messages return to the queue.</summary>
+    public void CancelRunning() => _stopping.Cancel();
+
+    /// <summary>Rebuilds the run a message carries and runs it to a final state.</summary>
+    internal async Task<TaskRun> ConsumeAsync(TaskDescriptor task, TaskRun run, IServiceProvider scope, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _numConcurrentTasks);
+        var counter = _running.GetOrAdd(task.Name, static _ => new StrongBox());
+        try
+        {
+            if (!TryAcquire(counter, task.MaxConcurrency))
+            {
+                run.SetState(TaskState.RateLimited);
+                return run;
+            }
+            try
+            {
+                await TaskExecution.RunAsync(task, run, scope, Time, rethrow: false, _stopping.Token, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref counter.Value);
+            }
+            return run;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _numConcurrentTasks);
+        }
+    }
+
+    /// <summary>The run a task message carries: id from the message id, the rest from TaskBus headers, defaults for a plain message.</summary>
+    internal TaskRun RunFromMessage(TaskDescriptor task, object message, ConsumeContext context)
+    {
+        var headers = context.Headers;
+        var id = (context.MessageId ?? NewId.NextGuid()).ToString("N");
+        var run = new TaskRun(id, task.Name, TaskHeaders.ReadPriority(headers, task.Priority), message, Time, Dispatcher)
+        {
+            FromRunId = headers.Get<string>(TaskHeaders.FromRunId) ?? "",
+            RootRunId = headers.Get<string>(TaskHeaders.RootRunId) ?? "",
+            RetryAttempt = TaskHeaders.ReadInt(headers, TaskHeaders.RetryAttempt),
+            RateLimitAttempt = TaskHeaders.ReadInt(headers, TaskHeaders.RateLimitAttempt),
+        };
+        if (TaskHeaders.ReadQueued(headers) is { } queued)
+        {
+            // Queued by a TaskBus manager, which already dispatched init and queued.
+            run.RestoreQueued(queued);
+        }
+        else
+        {
+            // A plain MassTransit publish: this is the first TaskBus sees of the run.
+            Dispatcher.Dispatch(run);
+            run.SetState(TaskState.Queued, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : null);
+        }
+        return run;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        _stopping.Dispose();
+        await base.DisposeAsyncCore();
+    }
+
+    private static bool TryAcquire(StrongBox counter, int max)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref counter.Value);
+            if (max > 0 && current >= max)
+                return false;
+            if (Interlocked.CompareExchange(ref counter.Value, current + 1, current) == current)
+                return true;
+        }
+    }
+
+    private sealed class StrongBox
+    {
+        public int Value;
+    }
+}

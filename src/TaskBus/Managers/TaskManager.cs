@@ -1,0 +1,191 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using TaskBus.Contracts;
+using TaskBus.Events;
+using TaskBus.Execution;
+
+namespace TaskBus;
+
+/// <summary>
+/// Creates, queues and executes task runs (aio-fluid's <c>TaskManager</c>). A process that only
+/// queues work uses this class; <see cref="TaskConsumer"/> adds consuming and
+/// <see cref="TaskScheduler"/> periodic scheduling.
+/// </summary>
+public class TaskManager : IAsyncDisposable
+{
+    private readonly IServiceProvider _services;
+    private readonly AsyncTaskRunDispatcher _asyncDispatcher;
+
+    /// <summary>Creates a manager over a registry; <paramref name="services"/> supplies the bus and task dependencies.</summary>
+    public TaskManager(TaskRegistry registry, IServiceProvider services, IOptions<TaskBusOptions> options, TimeProvider? time = null, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _services = services ?? throw new ArgumentNullException(nameof(services));
+        Options = options.Value;
+        Time = time ?? TimeProvider.System;
+        Loggers = loggers ?? NullLoggerFactory.Instance;
+        Dispatcher = new TaskRunDispatcher(Loggers.CreateLogger<TaskRunDispatcher>());
+        _asyncDispatcher = new AsyncTaskRunDispatcher(Loggers.CreateLogger<AsyncTaskRunDispatcher>());
+    }
+
+    /// <summary>The registered tasks.</summary>
+    public TaskRegistry Registry { get; }
+
+    /// <summary>The dispatcher of task run state changes.</summary>
+    public TaskRunDispatcher Dispatcher { get; }
+
+    /// <summary>The settings.</summary>
+    public TaskBusOptions Options { get; }
+
+    /// <summary><c>task_manager</c>, <c>task_consumer</c> or <c>task_scheduler</c>.</summary>
+    public virtual string Type => "task_manager";
+
+    /// <summary>This process, as <c>host-pid</c>: the <c>worker</c> of the events it publishes.</summary>
+    public static string WorkerName { get; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>The clock.</summary>
+    protected internal TimeProvider Time { get; }
+
+    /// <summary>The logger factory.</summary>
+    protected ILoggerFactory Loggers { get; }
+
+    /// <summary>The service provider the manager resolves the bus and task dependencies from.</summary>
+    protected internal IServiceProvider Services => _services;
+
+    /// <summary>Creates a run in the <c>init</c> state (no event). Params are validated here.</summary>
+    /// <param name="task">The task name.</param>
+    /// <param name="parameters">Null for defaults, the params record, JSON, or a name→value map.</param>
+    /// <param name="runId">The run id (a GUID); a new one when null.</param>
+    /// <param name="priority">The run's priority; the task's when null.</param>
+    /// <exception cref="UnknownTaskException">No such task.</exception>
+    /// <exception cref="TaskParamsException">The params do not fit.</exception>
+    public TaskRun CreateTaskRun(string task, object? parameters = null, string? runId = null, TaskPriority? priority = null) =>
+        CreateTaskRun(Registry.Get(task), parameters, runId, priority);
+
+    /// <summary>Queues a run: dispatches <c>init</c>, then <c>queued</c>, then publishes its message; returns the run.</summary>
+    public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
+        QueueAsync(CreateTaskRun(task, parameters, priority: priority), cancellationToken);
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun(string, object?, string?, TaskPriority?)"/>.</summary>
+    public async Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken = default)
+    {
+        var task = PrepareToQueue(run);
+        // The publish observer marks the run queued (and dispatches it) just before it is sent.
+        await task.Message.PublishAsync(_services.GetRequiredService<IPublishEndpoint>(), run, task.Priority, cancellationToken);
+        return run;
+    }
+
+    /// <summary>
+    /// Queues a run and waits until it finishes, wherever it runs. Only this run's final event
+    /// comes back to this process. Throws <see cref="TimeoutException"/> after <paramref name="timeout"/>
+    /// (defaults to 2 s, as aio-fluid).
+    /// </summary>
+    public Task<TaskRun> QueueAndWaitAsync(string task, object? parameters = null, TimeSpan? timeout = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
+        QueueAndWaitAsync(CreateTaskRun(task, parameters, priority: priority), timeout, cancellationToken);
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun(string, object?, string?, TaskPriority?)"/> and waits until it finishes.</summary>
+    public async Task<TaskRun> QueueAndWaitAsync(TaskRun run, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(2);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(wait, TimeSpan.Zero, nameof(timeout));
+        var task = PrepareToQueue(run);
+        try
+        {
+            var final = await task.Message.RequestAsync(_services.GetRequiredService<IBus>(), run, task.Priority, wait, cancellationToken);
+            run.ApplyRemote(final);
+            return run;
+        }
+        catch (RequestTimeoutException ex)
+        {
+            throw new TimeoutException($"Run {run.NameId} did not finish within {wait}.", ex);
+        }
+        catch (RequestFaultException ex)
+        {
+            run.ApplyRemote(run.ToEvent(WorkerName) with
+            {
+                State = TaskState.Failure,
+                Error = string.Join("; ", ex.Fault?.Exceptions.Select(e => $"{ShortTypeName(e.ExceptionType)}: {e.Message}") ?? [ex.Message]),
+            });
+            return run;
+        }
+    }
+
+    /// <summary>Executes a task inline in this process and returns the finished run. No queue, no concurrency limit, no retry.</summary>
+    /// <remarks>An abort returns the run <c>aborted</c>; any other exception reaches the caller, after the run is marked <c>failure</c>.</remarks>
+    public Task<TaskRun> ExecuteAsync(string task, object? parameters = null, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(CreateTaskRun(task, parameters), cancellationToken);
+
+    /// <summary>Executes a run created by <see cref="CreateTaskRun(string, object?, string?, TaskPriority?)"/> inline.</summary>
+    public async Task<TaskRun> ExecuteAsync(TaskRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var task = Registry.Get(run.Task);
+        if (task.Invoker is null)
+            throw new InvalidOperationException($"Task {task.Name} has no implementation in this process; queue it instead.");
+        await using var scope = _services.CreateAsyncScope();
+        await TaskExecution.RunAsync(task, run, scope.ServiceProvider, Time, rethrow: true, CancellationToken.None, cancellationToken);
+        return run;
+    }
+
+    /// <summary>Registers a handler for an event name (<c>state</c> or <c>state.tag</c>); returns the one it replaced.</summary>
+    public Action<TaskRun>? RegisterHandler(string eventName, Action<TaskRun> handler) => Dispatcher.RegisterHandler(eventName, handler);
+
+    /// <summary>Removes a handler; returns it, or null.</summary>
+    public Action<TaskRun>? UnregisterHandler(string eventName) => Dispatcher.UnregisterHandler(eventName);
+
+    /// <summary>Registers an async handler, run off the hot path with a snapshot of the run; returns the one it replaced.</summary>
+    public Func<TaskRun, CancellationToken, Task>? RegisterAsyncHandler(string eventName, Func<TaskRun, CancellationToken, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return _asyncDispatcher.Register(eventName, handler, Dispatcher);
+    }
+
+    /// <summary>Removes an async handler; returns it, or null.</summary>
+    public Func<TaskRun, CancellationToken, Task>? UnregisterAsyncHandler(string eventName) => _asyncDispatcher.Unregister(eventName);
+
+    /// <summary>A snapshot of what this manager is doing.</summary>
+    public virtual TaskManagerStatus GetStatus() => new()
+    {
+        Type = Type,
+        Worker = WorkerName,
+        Tasks = Registry.Count,
+    };
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops the async handlers; pending ones are dropped.</summary>
+    protected virtual ValueTask DisposeAsyncCore() => _asyncDispatcher.DisposeAsync();
+
+    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, string? runId, TaskPriority? priority)
+    {
+        var id = runId is null ? Guid.NewGuid().ToString("N") : NormalizeRunId(runId);
+        return new TaskRun(id, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher);
+    }
+
+    /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
+    internal static string NormalizeRunId(string runId) => Guid.TryParse(runId, out var guid)
+        ? guid.ToString("N")
+        : throw new ArgumentException($"Run id '{runId}' is not a GUID.", nameof(runId));
+
+    private TaskDescriptor PrepareToQueue(TaskRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.State != TaskState.Init)
+            throw new TaskRunException($"run {run.NameId} is {run.State.ToWire()}; only a run in init can be queued");
+        var task = Registry.Get(run.Task);
+        Dispatcher.Dispatch(run);
+        return task;
+    }
+
+    private static string ShortTypeName(string? fullName) =>
+        fullName is null ? "Exception" : fullName[(fullName.LastIndexOf('.') + 1)..];
+}

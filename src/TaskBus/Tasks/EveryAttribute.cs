@@ -1,0 +1,15 @@
+namespace TaskBus;
+
+/// <summary>Schedules a task to be queued periodically, as aio-fluid's <c>every(delta, delay, jitter)</c>.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class EveryAttribute(double seconds) : Attribute
+{
+    /// <summary>Seconds between runs; must be positive.</summary>
+    public double Seconds { get; } = seconds;
+
+    /// <summary>Seconds to wait before the first run. Defaults to 0.</summary>
+    public double DelaySeconds { get; set; }
+
+    /// <summary>Up to this many extra seconds, drawn anew for each run. Defaults to 0.</summary>
+    public double JitterSeconds { get; set; }
+}

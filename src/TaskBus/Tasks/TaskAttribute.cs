@@ -1,0 +1,34 @@
+using TaskBus.Contracts;
+
+namespace TaskBus;
+
+/// <summary>Declares a task's options on its class.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class TaskAttribute : Attribute
+{
+    /// <summary>Options for a task named after its parameters type (snake case: <c>Add</c> → <c>add</c>).</summary>
+    public TaskAttribute()
+    {
+    }
+
+    /// <summary>Options for a task with the given name.</summary>
+    public TaskAttribute(string name) => Name = name;
+
+    /// <summary>The task name. Defaults to the snake-case name of the parameters type.</summary>
+    public string? Name { get; }
+
+    /// <summary>What the task does; its first line is the short description. Defaults to empty.</summary>
+    public string Description { get; set; } = "";
+
+    /// <summary>Default priority of its runs. Defaults to <see cref="TaskPriority.Medium"/>.</summary>
+    public TaskPriority Priority { get; set; } = TaskPriority.Medium;
+
+    /// <summary>Seconds a run may take before it is cancelled and ends <c>failure</c>. Defaults to 60.</summary>
+    public double TimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Runs of this task at once; 0 means no limit. Defaults to 0.</summary>
+    public int MaxConcurrency { get; set; }
+
+    /// <summary>Tags, used to filter task listings. Defaults to none.</summary>
+    public string[] Tags { get; set; } = [];
+}

@@ -1,0 +1,145 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TaskBus.Contracts;
+using TaskBus.Execution;
+using TaskBus.Scheduling;
+using TaskBus.Serialization;
+
+namespace TaskBus;
+
+/// <summary>Everything the engine knows of one task: its name, options, parameters type and implementation.</summary>
+public sealed class TaskDescriptor
+{
+    private TaskDescriptor(string name, Type paramsType, Type? taskType, TaskAttribute options)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException("A task name cannot be empty.", nameof(name));
+        if (options.TimeoutSeconds <= 0)
+            throw new ArgumentException($"Task {name}: TimeoutSeconds must be positive, not {options.TimeoutSeconds}.", nameof(options));
+        if (options.MaxConcurrency < 0)
+            throw new ArgumentException($"Task {name}: MaxConcurrency cannot be negative, not {options.MaxConcurrency}.", nameof(options));
+        Name = name;
+        ParamsType = paramsType;
+        TaskType = taskType;
+        Description = options.Description;
+        Priority = options.Priority;
+        Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+        MaxConcurrency = options.MaxConcurrency;
+        Tags = options.Tags.ToFrozenSet(StringComparer.Ordinal);
+        Message = (ITaskMessage)Activator.CreateInstance(typeof(TaskMessage<>).MakeGenericType(paramsType))!;
+        if (taskType is not null)
+            Invoker = (ITaskInvoker)Activator.CreateInstance(typeof(TaskInvoker<,>).MakeGenericType(taskType, paramsType))!;
+    }
+
+    /// <summary>The task name; the registry's key.</summary>
+    public string Name { get; }
+
+    /// <summary>What the task does.</summary>
+    public string Description { get; }
+
+    /// <summary>The first line of <see cref="Description"/>.</summary>
+    public string ShortDescription => Description.Split('\n', 2)[0].Trim();
+
+    /// <summary>The parameters record; also the task's message type on the bus.</summary>
+    public Type ParamsType { get; }
+
+    /// <summary>The class that runs the task, or null for a task this process only queues.</summary>
+    public Type? TaskType { get; }
+
+    /// <summary>Default priority of its runs.</summary>
+    public TaskPriority Priority { get; }
+
+    /// <summary>How long a run may take.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Runs of this task at once; 0 means no limit.</summary>
+    public int MaxConcurrency { get; }
+
+    /// <summary>The task's tags.</summary>
+    public IReadOnlySet<string> Tags { get; }
+
+    /// <summary>When the task is queued periodically, or null.</summary>
+    public TaskSchedule? Schedule { get; private init; }
+
+    /// <summary>Retry policy for failures, or null for none.</summary>
+    public RetryPolicy? Retry { get; private init; }
+
+    /// <summary>Re-queue policy when over <see cref="MaxConcurrency"/>, or null for none.</summary>
+    public RetryPolicy? RateLimitRetry { get; private init; }
+
+    internal ITaskMessage Message { get; }
+
+    internal ITaskInvoker? Invoker { get; }
+
+    /// <summary>Describes a task class implementing <see cref="ITask{TParams}"/>, reading its attributes.</summary>
+    /// <param name="taskType">The task class.</param>
+    /// <param name="name">A name that overrides the declared one.</param>
+    public static TaskDescriptor FromTask(Type taskType, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(taskType);
+        var interfaces = taskType.GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ITask<>))
+            .ToArray();
+        if (taskType.IsAbstract || interfaces.Length != 1)
+            throw new ArgumentException($"{taskType.FullName} must be a concrete class implementing ITask<TParams> exactly once.", nameof(taskType));
+        var paramsType = interfaces[0].GetGenericArguments()[0];
+        var options = taskType.GetCustomAttribute<TaskAttribute>() ?? new TaskAttribute();
+        var every = taskType.GetCustomAttribute<EveryAttribute>();
+        return new TaskDescriptor(name ?? options.Name ?? DefaultName(paramsType), paramsType, taskType, options)
+        {
+            Schedule = every is null ? null : new EverySchedule(
+                TimeSpan.FromSeconds(every.Seconds), TimeSpan.FromSeconds(every.DelaySeconds), TimeSpan.FromSeconds(every.JitterSeconds)),
+            Retry = taskType.GetCustomAttributes<RetryAttribute>().FirstOrDefault(a => a is not RateLimitRetryAttribute)?.ToPolicy(),
+            RateLimitRetry = taskType.GetCustomAttribute<RateLimitRetryAttribute>()?.ToPolicy(),
+        };
+    }
+
+    /// <summary>Describes a task known only by its message type, so that this process can queue it.</summary>
+    /// <param name="paramsType">The parameters record.</param>
+    /// <param name="name">The task name; defaults to the snake-case name of the type.</param>
+    public static TaskDescriptor FromMessage(Type paramsType, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(paramsType);
+        if (!paramsType.IsClass || paramsType.IsAbstract || paramsType.IsGenericTypeDefinition)
+            throw new ArgumentException($"{paramsType.FullName} must be a concrete class or record.", nameof(paramsType));
+        return new TaskDescriptor(name ?? DefaultName(paramsType), paramsType, null, new TaskAttribute());
+    }
+
+    /// <summary>The name a parameters type gives its task by default: <c>Add</c> → <c>add</c>, <c>SendEmail</c> → <c>send_email</c>.</summary>
+    public static string DefaultName(Type paramsType)
+    {
+        ArgumentNullException.ThrowIfNull(paramsType);
+        return JsonNamingPolicy.SnakeCaseLower.ConvertName(paramsType.Name);
+    }
+
+    /// <summary>
+    /// Builds the parameters record from null (all defaults), the record itself, a JSON element or
+    /// node, or a name→value map. Throws <see cref="TaskParamsException"/> when they do not fit.
+    /// </summary>
+    public object CreateParams(object? parameters)
+    {
+        if (parameters is not null && ParamsType.IsInstanceOfType(parameters))
+            return parameters;
+        try
+        {
+            var result = parameters switch
+            {
+                null => JsonSerializer.Deserialize("{}", ParamsType, TaskBusJson.Options),
+                JsonElement element => element.Deserialize(ParamsType, TaskBusJson.Options),
+                JsonNode node => node.Deserialize(ParamsType, TaskBusJson.Options),
+                string json => JsonSerializer.Deserialize(json, ParamsType, TaskBusJson.Options),
+                _ => JsonSerializer.SerializeToElement(parameters, TaskBusJson.Options).Deserialize(ParamsType, TaskBusJson.Options),
+            };
+            return result ?? throw new TaskParamsException($"invalid params for task '{Name}': null");
+        }
+        catch (JsonException ex)
+        {
+            throw new TaskParamsException($"invalid params for task '{Name}': {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
