@@ -1,4 +1,5 @@
 using System.Reflection;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskBus;
@@ -17,6 +18,16 @@ public sealed class TaskBusBuilder
 
     /// <summary>The registry being filled.</summary>
     public TaskRegistry Registry { get; }
+
+    internal List<Action<IBusRegistrationContext, IBusFactoryConfigurator>> BusConfigurations { get; } = [];
+
+    /// <summary>Adds to the bus configuration, e.g. a receive endpoint of the application's own; runs when the bus is created.</summary>
+    public TaskBusBuilder ConfigureBus(Action<IBusRegistrationContext, IBusFactoryConfigurator> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        BusConfigurations.Add(configure);
+        return this;
+    }
 
     /// <summary>Registers one task class. A duplicate name throws <see cref="InvalidOperationException"/>.</summary>
     public TaskBusBuilder AddTask<TTask>(string? name = null)

@@ -43,6 +43,7 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<IValidateOptions<TaskBusOptions>, TaskBusOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         var registry = new TaskRegistry();
+        var builder = new TaskBusBuilder(services, registry);
         services.AddSingleton(registry);
         services.AddScoped<TaskRunContext>();
         AddManager(services, options);
@@ -60,6 +61,7 @@ public static class TaskBusHostingExtensions
                             e.EnablePriority(TaskHeaders.MaxPriority);
                             ConfigureTaskEndpoint(e, context, options);
                         });
+                    builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
             else
@@ -68,6 +70,7 @@ public static class TaskBusHostingExtensions
                 {
                     if (options.ConsumeTasks)
                         cfg.ReceiveEndpoint(options.QueueName, e => ConfigureTaskEndpoint(e, context, options));
+                    builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
         });
@@ -90,7 +93,7 @@ public static class TaskBusHostingExtensions
             services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
             services.AddHostedService<TaskScheduleRegistrar>();
         }
-        return new TaskBusBuilder(services, registry);
+        return builder;
     }
 
     private static void AddManager(IServiceCollection services, TaskBusOptions options)

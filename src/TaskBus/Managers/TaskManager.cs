@@ -18,6 +18,7 @@ public class TaskManager : IAsyncDisposable
 {
     private readonly IServiceProvider _services;
     private readonly AsyncTaskRunDispatcher _asyncDispatcher;
+    private int _disposed;
 
     /// <summary>Creates a manager over a registry; <paramref name="services"/> supplies the bus and task dependencies.</summary>
     public TaskManager(TaskRegistry registry, IServiceProvider services, IOptions<TaskBusOptions> options, TimeProvider? time = null, ILoggerFactory? loggers = null)
@@ -158,6 +159,9 @@ public class TaskManager : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The same instance may be registered under several service types; dispose once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await DisposeAsyncCore();
         GC.SuppressFinalize(this);
     }

@@ -1,0 +1,148 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TaskBus;
+using TaskBus.CommandLine;
+using TaskBus.Contracts;
+using TaskBus.Serialization;
+using TaskBus.Worker;
+
+string[] configArgs, commandArgs;
+try
+{
+    (configArgs, commandArgs) = ConfigurationArguments.Split(args);
+}
+catch (ArgumentException ex)
+{
+    return Fail(ex.Message);
+}
+
+var root = new RootCommand("TaskBus reference worker: consumes and schedules the sample tasks.");
+var serve = new Command("serve", "Run until SIGINT/SIGTERM: consume tasks, schedule periodic ones (the default).");
+serve.SetAction((_, ct) => ServeAsync());
+root.Subcommands.Add(serve);
+root.SetAction((_, ct) => ServeAsync());
+
+var tagsOption = new Option<string[]>("--tags", "-t") { Description = "Only tasks with any of these tags." };
+var ls = new Command("ls", "List the tasks.") { tagsOption };
+ls.SetAction(result => List(result.GetValue(tagsOption) ?? []));
+root.Subcommands.Add(ls);
+
+var taskArgument = new Argument<string>("task") { Description = "The task name." };
+var paramsOption = new Option<string?>("--params") { Description = "Params as a JSON object." };
+var exec = new Command("exec", "Run a task inline in this process and print the final run as JSON.") { taskArgument, paramsOption };
+exec.TreatUnmatchedTokensAsErrors = false;
+exec.SetAction((result, ct) => ExecAsync(result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.UnmatchedTokens, ct));
+root.Subcommands.Add(exec);
+
+return await root.Parse(commandArgs).InvokeAsync();
+
+async Task<int> ServeAsync()
+{
+    IHost host;
+    try
+    {
+        var builder = WorkerHost.CreateBuilder(configArgs);
+        builder.Services.AddHostedService<RunLogger>();
+        host = builder.Build();
+        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
+    }
+    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+    {
+        return Fail(ex.Message);
+    }
+    try
+    {
+        await host.StartAsync();
+    }
+    catch (Exception ex)
+    {
+        return Fail($"could not start: {ex.Message}");
+    }
+    await host.WaitForShutdownAsync();
+    host.Dispose();
+    return 0;
+}
+
+int List(string[] tags)
+{
+    if (BuildOffline() is not { } host)
+        return 2;
+    using (host)
+    {
+        var registry = host.Services.GetRequiredService<TaskRegistry>();
+        var rows = registry
+            .Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains))
+            .Select(t => new[]
+            {
+                t.Name, "true", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
+                string.Join(",", t.Tags.Order(StringComparer.Ordinal)), t.ShortDescription,
+            })
+            .ToList();
+        string[] header = ["name", "enabled", "schedule", "timeout", "priority", "tags", "description"];
+        var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+        foreach (var row in rows.Prepend(header))
+            Console.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        return 0;
+    }
+}
+
+async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> fieldTokens, CancellationToken cancellationToken)
+{
+    if (BuildOffline() is not { } host)
+        return 2;
+    using (host)
+    {
+        var manager = host.Services.GetRequiredService<TaskManager>();
+        TaskRun run;
+        try
+        {
+            var task = manager.Registry.Get(taskName);
+            var parameters = ParamsArguments.Build(task, json, ParamsArguments.ParseOptions(fieldTokens));
+            run = manager.CreateTaskRun(taskName, parameters);
+        }
+        catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException)
+        {
+            return Fail(ex.Message);
+        }
+        try
+        {
+            await manager.ExecuteAsync(run, cancellationToken);
+        }
+        catch (Exception) when (run.IsDone)
+        {
+            // The run carries the failure; it is printed below.
+        }
+        Console.WriteLine(JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options));
+        return run.State is TaskState.Success or TaskState.Aborted ? 0 : 1;
+    }
+}
+
+// A host for commands that neither consume nor schedule: nothing is started.
+IHost? BuildOffline()
+{
+    try
+    {
+        var host = WorkerHost.CreateBuilder(configArgs, o =>
+        {
+            o.ConsumeTasks = false;
+            o.ScheduleTasks = false;
+            o.PublishEvents = false;
+        }).Build();
+        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
+        return host;
+    }
+    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+    {
+        Fail(ex.Message);
+        return null;
+    }
+}
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"Error: {message}");
+    return 2;
+}
