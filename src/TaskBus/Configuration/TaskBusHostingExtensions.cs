@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Quartz;
+using TaskBus.Contracts;
 using TaskBus.Events;
 using TaskBus.Execution;
 using TaskBus.Scheduling;
@@ -85,7 +86,13 @@ public static class TaskBusHostingExtensions
         });
         // Registered after MassTransit's hosted service, so it stops (and flushes) before the bus.
         if (options.PublishEvents)
+        {
+            services.AddSingleton<ITaskRunEventSink>(sp => options.Transport == TaskBusTransport.RabbitMQ
+                && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
+                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1])
+                    : new BusEventSink(sp.GetRequiredService<IBus>()));
             services.AddHostedService<TaskRunEventPublisher>();
+        }
 
         if (options.ScheduleTasks)
         {

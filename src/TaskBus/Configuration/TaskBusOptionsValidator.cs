@@ -11,7 +11,7 @@ internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
         if (!Enum.IsDefined(options.Transport))
             failures.Add($"TaskBus:Transport: '{options.Transport}' is not InMemory or RabbitMQ.");
         if (options.Transport == TaskBusTransport.RabbitMQ
-            && (!Uri.TryCreate(options.RabbitMQ.Url, UriKind.Absolute, out var url) || url.Scheme is not ("amqp" or "amqps" or "rabbitmq" or "rabbitmqs")))
+            && (!Uri.TryCreate(options.RabbitMQ.Url, UriKind.Absolute, out var url) || url.Scheme is not ("amqp" or "amqps")))
         {
             failures.Add($"TaskBus:RabbitMQ:Url: '{options.RabbitMQ.Url}' is not an amqp:// or amqps:// URL.");
         }

@@ -1,26 +1,26 @@
 using System.Threading.Channels;
-using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TaskBus.Contracts;
 
 namespace TaskBus.Events;
 
 /// <summary>
-/// Publishes every state change this process makes as a <see cref="Contracts.TaskRunEvent"/>,
-/// off the hot path: the dispatcher only queues a snapshot; this loop publishes them in batches
-/// of concurrent sends, and flushes what is left when the host stops (before the bus does).
+/// Publishes every state change this process makes as a <see cref="TaskRunEvent"/>, off the hot
+/// path: the dispatcher only queues a snapshot; one loop sends them in order, and flushes what is
+/// left when the host stops (before the bus does). Events that cannot be sent are logged and dropped.
 /// </summary>
 internal sealed partial class TaskRunEventPublisher : IHostedService
 {
-    private const int MaxInFlight = 256;
+    private const int MaxBatch = 256;
     private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly IPublishEndpoint _bus;
+    private readonly ITaskRunEventSink _sink;
     private readonly ILogger _logger;
     private Task? _loop;
 
-    public TaskRunEventPublisher(TaskManager manager, IPublishEndpoint bus, ILogger<TaskRunEventPublisher> logger)
+    public TaskRunEventPublisher(TaskManager manager, ITaskRunEventSink sink, ILogger<TaskRunEventPublisher> logger)
     {
-        _bus = bus;
+        _sink = sink;
         _logger = logger;
         manager.Dispatcher.AddSink(run => _pending.Writer.TryWrite(run));
     }
@@ -40,18 +40,18 @@ internal sealed partial class TaskRunEventPublisher : IHostedService
 
     private async Task RunAsync()
     {
-        var batch = new List<Task>(MaxInFlight);
+        var batch = new List<TaskRunEvent>(MaxBatch);
         while (await _pending.Reader.WaitToReadAsync())
         {
-            while (batch.Count < MaxInFlight && _pending.Reader.TryRead(out var run))
-                batch.Add(_bus.Publish(run.ToEvent(TaskManager.WorkerName)));
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
+                batch.Add(run.ToEvent(TaskManager.WorkerName));
             try
             {
-                await Task.WhenAll(batch);
+                await _sink.SendAsync(batch, CancellationToken.None);
             }
             catch (Exception ex)
             {
-                LogPublishFailed(_logger, ex, batch.Count(t => t.IsFaulted));
+                LogPublishFailed(_logger, ex, batch.Count);
             }
             batch.Clear();
         }

@@ -76,7 +76,7 @@ public class TaskManager : IAsyncDisposable
     {
         var task = PrepareToQueue(run);
         // The publish observer marks the run queued (and dispatches it) just before it is sent.
-        await task.Message.PublishAsync(_services.GetRequiredService<IPublishEndpoint>(), run, task.Priority, cancellationToken);
+        await task.Message.PublishAsync(_services.GetRequiredService<IBus>(), run, task.Priority, cancellationToken);
         return run;
     }
 

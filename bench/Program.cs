@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TaskBus;
+using TaskBus.Bench;
+using TaskBus.Contracts;
+using TaskBus.Worker.Tasks;
+
+// Usage: TaskBus.Bench [N] [--url amqp://...] [--concurrency C]
+// Queues N noop tasks through TaskBus and N messages through a bare MassTransit consumer, on the
+// same RabbitMQ and the same kind of priority queue, in one run; prints tasks/s and the ratio.
+var n = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var parsed) ? parsed : 10_000;
+var url = Arg("--url") ?? Environment.GetEnvironmentVariable("TaskBus__RabbitMQ__Url") ?? "amqp://guest:guest@localhost:5672/";
+var concurrency = int.Parse(Arg("--concurrency") ?? "32", CultureInfo.InvariantCulture);
+var rounds = int.Parse(Arg("--rounds") ?? "2", CultureInfo.InvariantCulture);
+const int InFlight = 256;
+
+Console.WriteLine($"bench: n={n} concurrency={concurrency} rounds={rounds} broker={new Uri(url).Host} cores={Environment.ProcessorCount}");
+var results = new List<Result>();
+// Round 0 warms the JIT (tiered compilation changes per-message cost a lot) and is not counted.
+for (var round = 0; round <= rounds; round++)
+{
+    if (round == 1)
+        results.Clear();
+    Console.WriteLine(round == 0 ? "warm-up round" : $"round {round}");
+    // Interleave the cases so drift in the machine's load hits all of them alike.
+    var only = Arg("--only");
+    if (only is not null)
+    {
+        var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
+        results.Add(new(only, m.PerSecond, m.PerSecond, m.AllocatedPerMessage));
+        continue;
+    }
+    var bare = await RunBareAsync();
+    results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare.AllocatedPerMessage));
+    foreach (var events in new[] { false, true })
+    {
+        var tasks = await RunTaskBusAsync(events);
+        results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks.AllocatedPerMessage));
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine($"{"case",-12} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8}");
+foreach (var group in results.GroupBy(r => r.Case))
+{
+    // The median round of each case, by ratio to the bare consumer of the same round.
+    var best = Median(group);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{best.Case,-12} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.AllocatedPerMessage / 1024,8:0.0}"));
+}
+foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
+{
+    var best = Median(group);
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        @case = best.Case,
+        n,
+        tasksPerSecond = Math.Round(best.PerSecond, 1),
+        barePerSecond = Math.Round(best.BarePerSecond, 1),
+        ratio = Math.Round(best.PerSecond / best.BarePerSecond, 3),
+        kbPerTask = Math.Round(best.AllocatedPerMessage / 1024, 1),
+    }));
+}
+return 0;
+
+static Result Median(IEnumerable<Result> rounds)
+{
+    var sorted = rounds.OrderBy(r => r.PerSecond / r.BarePerSecond).ToList();
+    return sorted[sorted.Count / 2];
+}
+
+async Task<Measure> RunBareAsync()
+{
+    var counter = new Counter();
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Services.AddSingleton(counter);
+    builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+    builder.Services.AddMassTransit(x =>
+    {
+        x.AddConsumer<BareConsumer>();
+        x.UsingRabbitMq((context, cfg) =>
+        {
+            cfg.Host(new Uri(url));
+            cfg.ReceiveEndpoint("taskbus-bench-bare", e =>
+            {
+                e.EnablePriority(2);
+                e.PrefetchCount = concurrency;
+                e.ConcurrentMessageLimit = concurrency;
+                e.PurgeOnStartup = true;
+                e.ConfigureConsumer<BareConsumer>(context);
+            });
+        });
+    });
+    using var host = builder.Build();
+    await host.StartAsync();
+    var bus = host.Services.GetRequiredService<IBus>();
+    await Warmup(() => bus.Publish(new BareMessage(), c => c.SetPriority(1)), counter);
+    var measure = await Time(() => bus.Publish(new BareMessage(), c => c.SetPriority(1)), counter);
+    await host.StopAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  bare        {measure.PerSecond,8:0}/s"));
+    return measure;
+}
+
+async Task<Measure> RunTaskBusAsync(bool events)
+{
+    var counter = new Counter();
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.AddTaskBus(o =>
+    {
+        o.Transport = TaskBusTransport.RabbitMQ;
+        o.RabbitMQ.Url = url;
+        o.QueueName = "taskbus-bench-tasks";
+        o.MaxConcurrentTasks = concurrency;
+        o.ScheduleTasks = false;
+        o.PublishEvents = events;
+    }).AddTask<NoopTask>();
+    using var host = builder.Build();
+    var manager = host.Services.GetRequiredService<TaskManager>();
+    manager.RegisterHandler("success.bench", _ => counter.Increment());
+    await host.StartAsync();
+    var busForPlain = host.Services.GetRequiredService<IBus>();
+    Func<Task> queue = args.Contains("--plain") ? () => busForPlain.Publish(new TaskBus.Contracts.Tasks.Noop(), c => c.SetPriority(1)) : () => manager.QueueAsync("noop");
+    await Warmup(queue, counter);
+    var measure = await Time(queue, counter);
+    await host.StopAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
+    return measure;
+}
+
+async Task Warmup(Func<Task> publish, Counter counter)
+{
+    var done = counter.Reset(Math.Min(n, 2000));
+    await PublishMany(publish, Math.Min(n, 2000));
+    await done.WaitAsync(TimeSpan.FromMinutes(2));
+}
+
+async Task<Measure> Time(Func<Task> publish, Counter counter)
+{
+    GC.Collect();
+    var done = counter.Reset(n);
+    var allocated = GC.GetTotalAllocatedBytes(precise: true);
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var broker = BrokerCpu();
+    var clock = Stopwatch.StartNew();
+    await PublishMany(publish, n);
+    var published = clock.Elapsed;
+    await done.WaitAsync(TimeSpan.FromMinutes(5));
+    clock.Stop();
+    var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n;
+    Console.WriteLine($"    published in {published.TotalSeconds:0.00}s, consumed in {clock.Elapsed.TotalSeconds:0.00}s, client cpu {cpuUs:0} us/msg, broker cpu {(BrokerCpu() - broker).TotalMicroseconds / n:0} us/msg");
+    var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+    return new Measure(n / clock.Elapsed.TotalSeconds, (double)bytes / n);
+}
+
+// CPU time of the local RabbitMQ (beam.smp), from /proc; zero where it cannot be read.
+static TimeSpan BrokerCpu()
+{
+    try
+    {
+        var total = 0L;
+        foreach (var process in Process.GetProcessesByName("beam.smp"))
+        {
+            var fields = File.ReadAllText($"/proc/{process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        return TimeSpan.FromSeconds(total / 100.0);
+    }
+    catch (IOException)
+    {
+        return TimeSpan.Zero;
+    }
+}
+
+static async Task PublishMany(Func<Task> publish, int count)
+{
+    var pending = new List<Task>(InFlight);
+    for (var i = 0; i < count; i++)
+    {
+        pending.Add(publish());
+        if (pending.Count == InFlight)
+        {
+            await Task.WhenAll(pending);
+            pending.Clear();
+        }
+    }
+    await Task.WhenAll(pending);
+}
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+internal sealed record Measure(double PerSecond, double AllocatedPerMessage);
+
+internal sealed record Result(string Case, double PerSecond, double BarePerSecond, double AllocatedPerMessage);

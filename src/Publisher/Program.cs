@@ -1,0 +1,166 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TaskBus;
+using TaskBus.CommandLine;
+using TaskBus.Contracts;
+using TaskBus.Contracts.Tasks;
+using TaskBus.Serialization;
+
+string[] configArgs, commandArgs;
+try
+{
+    (configArgs, commandArgs) = ConfigurationArguments.Split(args);
+}
+catch (ArgumentException ex)
+{
+    return Fail(ex.Message);
+}
+
+var root = new RootCommand("TaskBus publisher: queue tasks, wait for them, watch their events.");
+
+var taskArgument = new Argument<string>("task") { Description = "The task name." };
+var paramsOption = new Option<string?>("--params") { Description = "Params as a JSON object." };
+var paramOption = new Option<string[]>("--param") { Description = "One param as key=value; repeatable." };
+var priorityOption = new Option<string?>("--priority") { Description = "high, medium or low; the task's own by default." };
+var runIdOption = new Option<string?>("--run-id") { Description = "The run id (a GUID); a new one by default." };
+var waitOption = new Option<bool>("--wait") { Description = "Wait for the run to finish and print its final state." };
+var timeoutOption = new Option<double>("--timeout") { Description = "Seconds to wait with --wait.", DefaultValueFactory = _ => 60 };
+var queue = new Command("queue", "Publish one run of a task.")
+{
+    taskArgument, paramsOption, paramOption, priorityOption, runIdOption, waitOption, timeoutOption,
+};
+queue.SetAction((result, ct) => QueueAsync(
+    result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.GetValue(paramOption) ?? [],
+    result.GetValue(priorityOption), result.GetValue(runIdOption), result.GetValue(waitOption), result.GetValue(timeoutOption), ct));
+root.Subcommands.Add(queue);
+
+var taskOption = new Option<string?>("--task") { Description = "Only events of this task." };
+var jsonOption = new Option<bool>("--json") { Description = "Print each event as one JSON line." };
+var watch = new Command("watch", "Print TaskRunEvents until stopped.") { taskOption, jsonOption };
+watch.SetAction((result, ct) => WatchAsync(result.GetValue(taskOption), result.GetValue(jsonOption)));
+root.Subcommands.Add(watch);
+
+return await root.Parse(commandArgs).InvokeAsync();
+
+async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, CancellationToken cancellationToken)
+{
+    if (Build(null) is not { } host)
+        return 2;
+    using (host)
+    {
+        var manager = host.Services.GetRequiredService<TaskManager>();
+        TaskRun run;
+        try
+        {
+            var task = manager.Registry.Get(taskName);
+            var parameters = ParamsArguments.Build(task, json, ParamsArguments.ParsePairs(pairs));
+            TaskPriority? priority = priorityText is null ? null : TaskStateExtensions.ParsePriority(priorityText);
+            if (wait && timeoutSeconds <= 0)
+                throw new ArgumentException($"--timeout must be positive, not {timeoutSeconds.ToString(CultureInfo.InvariantCulture)}");
+            run = manager.CreateTaskRun(taskName, parameters, runId, priority);
+        }
+        catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
+        {
+            return Fail(ex.Message);
+        }
+        if (await StartAsync(host) is { } failed)
+            return failed;
+        var exitCode = 0;
+        try
+        {
+            if (wait)
+            {
+                await manager.QueueAndWaitAsync(run, TimeSpan.FromSeconds(timeoutSeconds), cancellationToken);
+                exitCode = run.State == TaskState.Success ? 0 : 1;
+            }
+            else
+            {
+                await manager.QueueAsync(run, cancellationToken);
+            }
+        }
+        catch (TimeoutException ex)
+        {
+            Console.Error.WriteLine($"Error: {ex.Message}");
+            exitCode = 3;
+        }
+        Console.WriteLine(JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options));
+        await host.StopAsync(CancellationToken.None);
+        return exitCode;
+    }
+}
+
+async Task<int> WatchAsync(string? taskFilter, bool asJson)
+{
+    var host = Build(bus => bus.ConfigureBus((context, cfg) =>
+        // A temporary, auto-delete queue: a watcher that goes away leaves nothing bound behind.
+        cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e => e.Handler<TaskRunEvent>(ctx =>
+        {
+            var evt = ctx.Message;
+            if (taskFilter is null || evt.Task == taskFilter)
+                Console.WriteLine(asJson ? JsonSerializer.Serialize(evt, TaskBusJson.Options) : Format(evt));
+            return Task.CompletedTask;
+        }))));
+    if (host is null)
+        return 2;
+    using (host)
+    {
+        if (await StartAsync(host) is { } failed)
+            return failed;
+        Console.Error.WriteLine("Watching task run events; Ctrl+C to stop.");
+        await host.WaitForShutdownAsync();
+        return 0;
+    }
+}
+
+IHost? Build(Action<TaskBusBuilder>? configure)
+{
+    try
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = configArgs,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var taskBus = builder.AddTaskBus(o =>
+        {
+            o.ConsumeTasks = false;
+            o.ScheduleTasks = false;
+        }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
+        configure?.Invoke(taskBus);
+        var host = builder.Build();
+        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
+        return host;
+    }
+    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+    {
+        Fail(ex.Message);
+        return null;
+    }
+}
+
+static async Task<int?> StartAsync(IHost host)
+{
+    try
+    {
+        await host.StartAsync();
+        return null;
+    }
+    catch (Exception ex)
+    {
+        return Fail($"could not start: {ex.Message}");
+    }
+}
+
+static string Format(TaskRunEvent evt) => string.Create(CultureInfo.InvariantCulture,
+    $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {evt.Task}.{evt.Id} {evt.State.ToWire()}{(evt.DurationMs is { } ms ? $" {ms} ms" : "")}{(evt.Error is { } error ? $" {error}" : "")} [{evt.Worker}]");
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"Error: {message}");
+    return 2;
+}

@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Text.Json;
+using MassTransit;
+using RabbitMQ.Client;
+using TaskBus.Contracts;
+using TaskBus.Serialization;
+
+namespace TaskBus.Events;
+
+/// <summary>
+/// Publishes events to the exchange MassTransit uses for <see cref="TaskRunEvent"/>, in
+/// MassTransit's JSON envelope, so any MassTransit consumer of <see cref="TaskRunEvent"/>
+/// receives them as usual. It uses its own channel without publisher confirms and sends
+/// transient messages: an event is a notification, and a full MassTransit publish per state
+/// change would cost about as much as the task itself. Task messages keep their confirms.
+/// </summary>
+internal sealed class RabbitMqEventSink : ITaskRunEventSink
+{
+    private static readonly BasicProperties Properties = new()
+    {
+        ContentType = "application/vnd.masstransit+json",
+        DeliveryMode = DeliveryModes.Transient,
+    };
+
+    private readonly ConnectionFactory _factory;
+    private readonly CachedString _exchange;
+    private readonly string _messageType = MessageUrn.ForTypeString<TaskRunEvent>();
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private readonly Utf8JsonWriter _writer;
+    private IConnection? _connection;
+    private IChannel? _channel;
+
+    public RabbitMqEventSink(Uri url, string exchange)
+    {
+        _factory = new ConnectionFactory
+        {
+            Uri = url,
+            ClientProvidedName = $"taskbus-events-{TaskManager.WorkerName}",
+            AutomaticRecoveryEnabled = true,
+        };
+        _exchange = new CachedString(exchange);
+        _writer = new Utf8JsonWriter(_buffer);
+    }
+
+    public async ValueTask SendAsync(IReadOnlyList<TaskRunEvent> events, CancellationToken cancellationToken)
+    {
+        var channel = _channel ?? await OpenAsync(cancellationToken);
+        foreach (var evt in events)
+        {
+            _buffer.ResetWrittenCount();
+            _writer.Reset(_buffer);
+            WriteEnvelope(evt);
+            await channel.BasicPublishAsync(_exchange, CachedString.Empty, false, Properties, _buffer.WrittenMemory.ToArray(), cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+            await _connection.CloseAsync();
+        _channel?.Dispose();
+        _connection?.Dispose();
+        _channel = null;
+        _connection = null;
+        await _writer.DisposeAsync();
+    }
+
+    private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
+    {
+        _connection ??= await _factory.CreateConnectionAsync(cancellationToken);
+        var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        // Declared as MassTransit declares a message type's exchange, so either may come first.
+        await channel.ExchangeDeclareAsync(_exchange.Value, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        return _channel = channel;
+    }
+
+    private void WriteEnvelope(TaskRunEvent evt)
+    {
+        _writer.WriteStartObject();
+        _writer.WriteString("messageId", NewId.NextGuid());
+        _writer.WriteStartArray("messageType");
+        _writer.WriteStringValue(_messageType);
+        _writer.WriteEndArray();
+        _writer.WritePropertyName("message");
+        JsonSerializer.Serialize(_writer, evt, TaskBusJson.Options);
+        _writer.WriteString("sentTime", DateTime.UtcNow);
+        _writer.WriteEndObject();
+        _writer.Flush();
+    }
+}
