@@ -134,7 +134,7 @@ public static class TaskBusHostingExtensions
         foreach (var task in consumer.Registry)
         {
             if (task.Invoker is not null)
-                task.Message.ConfigureConsumer(endpoint, consumer);
+                task.Message.ConfigureConsumer(endpoint, consumer, task);
         }
     }
 }

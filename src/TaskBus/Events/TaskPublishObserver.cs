@@ -18,12 +18,12 @@ internal sealed class TaskPublishObserver(TaskManager manager) : IPublishObserve
             return Task.CompletedTask;
         if (!context.TryGetPayload<TaskRun>(out var run))
         {
-            run = manager.CreateTaskRun(task, context.Message, (context.MessageId ??= NewId.NextGuid()).ToString("N"), null);
-            TaskHeaders.Write(context, run, task.Priority);
+            run = manager.CreateTaskRun(task, context.Message, (context.MessageId ??= NewId.NextGuid()).ToString(), null);
+            TaskHeaders.Prepare(context, run);
             manager.Dispatcher.Dispatch(run);
         }
         run.SetState(TaskState.Queued);
-        TaskHeaders.WriteQueued(context, run.Queued!.Value);
+        TaskHeaders.Write(context, run);
         return Task.CompletedTask;
     }
 

@@ -16,11 +16,12 @@ internal sealed partial class TaskReceiveObserver(TaskManager manager, ILogger<T
         // A run cancelled at shutdown goes back to the queue; it is interrupted, not failed.
         if (exception is OperationCanceledException || context.GetMessageId() is not { } messageId)
             return Task.CompletedTask;
-        var taskName = context.TransportHeaders.Get<string>(TaskHeaders.Task) ?? "unknown";
+        var known = TaskHeaders.TryRead(context.TransportHeaders, out var header);
+        var taskName = known ? header.Task : "unknown";
         var error = $"{exception.GetType().Name}: {exception.Message}";
         LogPoisonMessage(logger, messageId, taskName, context.InputAddress, error);
-        var run = new TaskRun(messageId.ToString("N"), taskName, default, EmptyParams.Instance, manager.Time, manager.Dispatcher);
-        run.RestoreQueued(TaskHeaders.ReadQueued(context.TransportHeaders) ?? manager.Time.GetUtcNow());
+        var run = new TaskRun(messageId, taskName, known ? header.Priority : default, EmptyParams.Instance, manager.Time, manager.Dispatcher);
+        run.RestoreQueued(known ? header.Queued : manager.Time.GetUtcNow());
         run.MarkPoisoned(error);
         return Task.CompletedTask;
     }

@@ -6,9 +6,9 @@ namespace TaskBus.Execution;
 /// <summary>The bus operations of one task's message type, made generic once at registration.</summary>
 internal interface ITaskMessage
 {
-    Task PublishAsync(IPublishEndpoint bus, TaskRun run, TaskPriority taskDefault, CancellationToken cancellationToken);
+    Task PublishAsync(IPublishEndpoint bus, TaskRun run, CancellationToken cancellationToken);
 
-    Task<TaskRunEvent> RequestAsync(IBus bus, TaskRun run, TaskPriority taskDefault, TimeSpan timeout, CancellationToken cancellationToken);
+    Task<TaskRunEvent> RequestAsync(IBus bus, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken);
 
-    void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, TaskConsumer consumer);
+    void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, TaskConsumer consumer, TaskDescriptor task);
 }

@@ -5,20 +5,16 @@ using TaskBus.Contracts;
 namespace TaskBus.Execution;
 
 /// <summary>
-/// The message headers that carry a run across the bus. The run id is the message id; the rest
-/// are only written when they differ from their default, to keep each message small.
+/// How a run crosses the bus. The run id is the message id and the priority the broker's message
+/// priority; the rest travels in one header, <c>TaskBus-Run</c>:
+/// <c>{queued unix ms};{priority};{retryAttempt};{rateLimitAttempt};{fromRunId};{rootRunId};{task}</c>.
+/// A message without it is a plain MassTransit publish of the task's message type.
 /// </summary>
 internal static class TaskHeaders
 {
-    public const string Task = "TaskBus-Task";
-    public const string Queued = "TaskBus-Queued";
-    public const string Priority = "TaskBus-Priority";
-    public const string FromRunId = "TaskBus-FromRunId";
-    public const string RootRunId = "TaskBus-RootRunId";
-    public const string RetryAttempt = "TaskBus-RetryAttempt";
-    public const string RateLimitAttempt = "TaskBus-RateLimitAttempt";
+    public const string Run = "TaskBus-Run";
 
-    /// <summary>RabbitMQ priority of each <see cref="TaskPriority"/>; a message with none counts as low.</summary>
+    /// <summary>The highest broker priority: high = 2, medium = 1, low = 0 (as a message with none).</summary>
     public const byte MaxPriority = 2;
 
     public static byte ToBrokerPriority(TaskPriority priority) => priority switch
@@ -28,36 +24,37 @@ internal static class TaskHeaders
         _ => 0,
     };
 
-    /// <summary>Stamps what the worker needs to rebuild the run; called before the run is marked queued.</summary>
-    public static void Write(SendContext context, TaskRun run, TaskPriority taskDefault)
+    /// <summary>Sets the message id and broker priority of a run's message.</summary>
+    public static void Prepare(SendContext context, TaskRun run)
     {
-        context.MessageId = Guid.ParseExact(run.Id, "N");
+        context.MessageId = run.Guid;
         context.TrySetPriority(ToBrokerPriority(run.Priority));
-        var headers = context.Headers;
-        headers.Set(Task, run.Task);
-        if (run.Priority != taskDefault)
-            headers.Set(Priority, run.Priority.ToWire());
-        if (run.FromRunId.Length > 0)
-            headers.Set(FromRunId, run.FromRunId);
-        if (run.RootRunId.Length > 0)
-            headers.Set(RootRunId, run.RootRunId);
-        if (run.RetryAttempt > 0)
-            headers.Set(RetryAttempt, run.RetryAttempt.ToString(CultureInfo.InvariantCulture));
-        if (run.RateLimitAttempt > 0)
-            headers.Set(RateLimitAttempt, run.RateLimitAttempt.ToString(CultureInfo.InvariantCulture));
     }
 
-    public static void WriteQueued(SendContext context, DateTimeOffset queued) =>
-        context.Headers.Set(Queued, queued.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+    /// <summary>Writes the run header; the run must be queued.</summary>
+    public static void Write(SendContext context, TaskRun run) =>
+        context.Headers.Set(Run, string.Create(CultureInfo.InvariantCulture,
+            $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{run.Task}"));
 
-    public static DateTimeOffset? ReadQueued(Headers headers) =>
-        headers.Get<string>(Queued) is { } text && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms)
-            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
-            : null;
+    /// <summary>Reads the run header of a message, if it has one.</summary>
+    public static bool TryRead(Headers headers, out RunHeader header)
+    {
+        header = default;
+        if (headers.Get<string>(Run) is not { } text)
+            return false;
+        var parts = text.Split(';', 7);
+        if (parts.Length != 7
+            || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var queued)
+            || !TaskStateExtensions.TryParsePriority(parts[1], out var priority)
+            || !int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var retry)
+            || !int.TryParse(parts[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out var rateLimit))
+        {
+            return false;
+        }
+        header = new RunHeader(DateTimeOffset.FromUnixTimeMilliseconds(queued), priority, retry, rateLimit, parts[4], parts[5], parts[6]);
+        return true;
+    }
 
-    public static TaskPriority ReadPriority(Headers headers, TaskPriority taskDefault) =>
-        TaskStateExtensions.TryParsePriority(headers.Get<string>(Priority), out var priority) ? priority : taskDefault;
-
-    public static int ReadInt(Headers headers, string key) =>
-        headers.Get<string>(key) is { } text && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0;
+    public readonly record struct RunHeader(
+        DateTimeOffset Queued, TaskPriority Priority, int RetryAttempt, int RateLimitAttempt, string FromRunId, string RootRunId, string Task);
 }

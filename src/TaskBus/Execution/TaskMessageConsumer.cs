@@ -5,15 +5,14 @@ using TaskBus.Contracts;
 namespace TaskBus.Execution;
 
 /// <summary>The MassTransit consumer of one task's message: a thin shell around <see cref="TaskConsumer"/>.</summary>
-internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer) : IConsumer<TParams>
+internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer, TaskDescriptor task) : IConsumer<TParams>
     where TParams : class
 {
     public async Task Consume(ConsumeContext<TParams> context)
     {
-        consumer.Registry.TryGet(typeof(TParams), out var task);
-        var run = consumer.RunFromMessage(task!, context.Message, context);
+        var run = consumer.RunFromMessage(task, context.Message, context);
         await using (var scope = consumer.Services.CreateAsyncScope())
-            await consumer.ConsumeAsync(task!, run, scope.ServiceProvider, context.CancellationToken);
+            await consumer.ConsumeAsync(task, run, scope.ServiceProvider, context.CancellationToken);
         if (context.RequestId.HasValue && context.ResponseAddress is not null)
             await context.RespondAsync(run.ToEvent(TaskManager.WorkerName));
     }

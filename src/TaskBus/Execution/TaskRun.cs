@@ -16,9 +16,10 @@ public sealed class TaskRun
     private readonly TaskRunDispatcher? _dispatcher;
     private ParamsCache _paramsJson;
 
-    internal TaskRun(string id, string task, TaskPriority priority, object parameters, TimeProvider time, TaskRunDispatcher? dispatcher)
+    internal TaskRun(Guid id, string task, TaskPriority priority, object parameters, TimeProvider time, TaskRunDispatcher? dispatcher)
     {
-        Id = id;
+        Guid = id;
+        Id = id.ToString("N");
         Task = task;
         Priority = priority;
         Params = parameters;
@@ -32,6 +33,8 @@ public sealed class TaskRun
 
     /// <summary>The task name.</summary>
     public string Task { get; }
+
+    internal Guid Guid { get; }
 
     /// <summary>The run's priority.</summary>
     public TaskPriority Priority { get; }

@@ -79,26 +79,24 @@ public class TaskConsumer : TaskManager
     /// <summary>The run a task message carries: id from the message id, the rest from TaskBus headers, defaults for a plain message.</summary>
     internal TaskRun RunFromMessage(TaskDescriptor task, object message, ConsumeContext context)
     {
-        var headers = context.Headers;
-        var id = (context.MessageId ?? NewId.NextGuid()).ToString("N");
-        var run = new TaskRun(id, task.Name, TaskHeaders.ReadPriority(headers, task.Priority), message, Time, Dispatcher)
-        {
-            FromRunId = headers.Get<string>(TaskHeaders.FromRunId) ?? "",
-            RootRunId = headers.Get<string>(TaskHeaders.RootRunId) ?? "",
-            RetryAttempt = TaskHeaders.ReadInt(headers, TaskHeaders.RetryAttempt),
-            RateLimitAttempt = TaskHeaders.ReadInt(headers, TaskHeaders.RateLimitAttempt),
-        };
-        if (TaskHeaders.ReadQueued(headers) is { } queued)
+        var id = context.MessageId ?? NewId.NextGuid();
+        if (TaskHeaders.TryRead(context.Headers, out var header))
         {
             // Queued by a TaskBus manager, which already dispatched init and queued.
-            run.RestoreQueued(queued);
+            var queued = new TaskRun(id, task.Name, header.Priority, message, Time, Dispatcher)
+            {
+                FromRunId = header.FromRunId,
+                RootRunId = header.RootRunId,
+                RetryAttempt = header.RetryAttempt,
+                RateLimitAttempt = header.RateLimitAttempt,
+            };
+            queued.RestoreQueued(header.Queued);
+            return queued;
         }
-        else
-        {
-            // A plain MassTransit publish: this is the first TaskBus sees of the run.
-            Dispatcher.Dispatch(run);
-            run.SetState(TaskState.Queued, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : null);
-        }
+        // A plain MassTransit publish: this is the first TaskBus sees of the run.
+        var run = new TaskRun(id, task.Name, task.Priority, message, Time, Dispatcher);
+        Dispatcher.Dispatch(run);
+        run.SetState(TaskState.Queued, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : null);
         return run;
     }
 

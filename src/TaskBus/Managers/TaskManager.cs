@@ -76,7 +76,7 @@ public class TaskManager : IAsyncDisposable
     {
         var task = PrepareToQueue(run);
         // The publish observer marks the run queued (and dispatches it) just before it is sent.
-        await task.Message.PublishAsync(_services.GetRequiredService<IBus>(), run, task.Priority, cancellationToken);
+        await task.Message.PublishAsync(_services.GetRequiredService<IBus>(), run, cancellationToken);
         return run;
     }
 
@@ -96,7 +96,7 @@ public class TaskManager : IAsyncDisposable
         var task = PrepareToQueue(run);
         try
         {
-            var final = await task.Message.RequestAsync(_services.GetRequiredService<IBus>(), run, task.Priority, wait, cancellationToken);
+            var final = await task.Message.RequestAsync(_services.GetRequiredService<IBus>(), run, wait, cancellationToken);
             run.ApplyRemote(final);
             return run;
         }
@@ -171,13 +171,13 @@ public class TaskManager : IAsyncDisposable
 
     internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, string? runId, TaskPriority? priority)
     {
-        var id = runId is null ? Guid.NewGuid().ToString("N") : NormalizeRunId(runId);
+        var id = runId is null ? Guid.NewGuid() : ParseRunId(runId);
         return new TaskRun(id, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher);
     }
 
     /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
-    internal static string NormalizeRunId(string runId) => Guid.TryParse(runId, out var guid)
-        ? guid.ToString("N")
+    internal static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
+        ? guid
         : throw new ArgumentException($"Run id '{runId}' is not a GUID.", nameof(runId));
 
     private TaskDescriptor PrepareToQueue(TaskRun run)

@@ -12,6 +12,8 @@ namespace TaskBus;
 /// <summary>Everything the engine knows of one task: its name, options, parameters type and implementation.</summary>
 public sealed class TaskDescriptor
 {
+    private object? _defaults;
+
     private TaskDescriptor(string name, Type paramsType, Type? taskType, TaskAttribute options)
     {
         if (string.IsNullOrWhiteSpace(name))
@@ -122,6 +124,9 @@ public sealed class TaskDescriptor
     {
         if (parameters is not null && ParamsType.IsInstanceOfType(parameters))
             return parameters;
+        // Params records are immutable, so the defaults are built once.
+        if (parameters is null && _defaults is { } defaults)
+            return defaults;
         try
         {
             var result = parameters switch
@@ -132,6 +137,8 @@ public sealed class TaskDescriptor
                 string json => JsonSerializer.Deserialize(json, ParamsType, TaskBusJson.Options),
                 _ => JsonSerializer.SerializeToElement(parameters, TaskBusJson.Options).Deserialize(ParamsType, TaskBusJson.Options),
             };
+            if (parameters is null)
+                _defaults = result;
             return result ?? throw new TaskParamsException($"invalid params for task '{Name}': null");
         }
         catch (JsonException ex)
