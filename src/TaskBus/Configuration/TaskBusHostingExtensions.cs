@@ -28,7 +28,18 @@ public static class TaskBusHostingExtensions
     }
 
     /// <summary>Adds TaskBus to a service collection, binding options from <paramref name="section"/>.</summary>
-    public static TaskBusBuilder AddTaskBus(this IServiceCollection services, IConfiguration section, Action<TaskBusOptions>? configure = null)
+    /// <param name="services">The services.</param>
+    /// <param name="section">The <c>TaskBus</c> configuration section.</param>
+    /// <param name="configure">Changes applied after binding.</param>
+    /// <param name="addMassTransit">
+    /// How MassTransit is added, given TaskBus's bus configuration. Defaults to <c>AddMassTransit</c>;
+    /// tests pass <c>AddMassTransitTestHarness</c>.
+    /// </param>
+    public static TaskBusBuilder AddTaskBus(
+        this IServiceCollection services,
+        IConfiguration section,
+        Action<TaskBusOptions>? configure = null,
+        Func<IServiceCollection, Action<IBusRegistrationConfigurator>, IServiceCollection>? addMassTransit = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
@@ -49,7 +60,7 @@ public static class TaskBusHostingExtensions
         services.AddScoped<TaskRunContext>();
         AddManager(services, options);
 
-        services.AddMassTransit(x =>
+        (addMassTransit ?? ((s, c) => s.AddMassTransit(c)))(services, x =>
         {
             if (options.Transport == TaskBusTransport.RabbitMQ)
             {

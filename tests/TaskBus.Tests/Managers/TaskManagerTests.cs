@@ -1,0 +1,184 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.Time.Testing;
+using TaskBus.Contracts;
+using TaskBus.Contracts.Tasks;
+using TaskBus.Tests.Support;
+
+namespace TaskBus.Tests.Managers;
+
+public sealed class TaskManagerTests : IAsyncLifetime
+{
+    private TestServices _services = null!;
+    private RunRecorder _recorder = null!;
+
+    public async Task InitializeAsync()
+    {
+        _services = await TestServices.StartAsync();
+        _recorder = new RunRecorder(_services.Manager);
+    }
+
+    public async Task DisposeAsync() => await _services.DisposeAsync();
+
+    [Fact]
+    public async Task QueueAsync_DispatchesInitThenQueuedThenPublishes_AndTheConsumerRunsIt()
+    {
+        var run = await _services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 3, ["b"] = 4 });
+
+        Assert.Equal(TaskState.Queued, run.State);
+        var final = await _recorder.WaitForFinal(run.Id);
+        Assert.Equal(TaskState.Success, final.State);
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], _recorder.StatesOf(run.Id));
+        Assert.True(await _services.Harness.Consumed.Any<Add>(x => x.Context.MessageId == run.Guid));
+    }
+
+    [Fact]
+    public async Task QueueAsync_PublishesEveryStateChangeAsATaskRunEvent()
+    {
+        var run = await _services.Manager.QueueAsync("noop");
+        await _recorder.WaitForFinal(run.Id);
+
+        foreach (var state in new[] { TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success })
+            Assert.True(await _services.Harness.Published.Any<TaskRunEvent>(x => x.Context.Message.Id == run.Id && x.Context.Message.State == state), state.ToWire());
+    }
+
+    [Fact]
+    public async Task QueueAsync_UnknownTaskOrBadParams_ThrowsAndPublishesNothing()
+    {
+        await Assert.ThrowsAsync<UnknownTaskException>(() => _services.Manager.QueueAsync("nosuch"));
+        await Assert.ThrowsAsync<TaskParamsException>(() => _services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 1 }));
+
+        Assert.False(await _services.Harness.Published.Any<Add>());
+        Assert.Empty(_recorder.Events);
+    }
+
+    [Fact]
+    public async Task QueueAndWaitAsync_Abort_ReturnsAborted()
+    {
+        var run = await _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Abort = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TaskState.Aborted, run.State);
+        Assert.Equal("dummy aborted", run.Error);
+        Assert.NotNull(run.End);
+    }
+
+    [Fact]
+    public async Task QueueAndWaitAsync_Error_ReturnsFailureWithTheException()
+    {
+        var run = await _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Error = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TaskState.Failure, run.State);
+        Assert.Equal("InvalidOperationException: dummy error", run.Error);
+    }
+
+    [Fact]
+    public async Task QueueAndWaitAsync_NotFinishedInTime_ThrowsTimeout()
+    {
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Sleep = 30 }, TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_RunsInline()
+    {
+        var run = await _services.Manager.ExecuteAsync("dummy", new Dummy { Sleep = 0.2 });
+
+        Assert.Equal(TaskState.Success, run.State);
+        Assert.NotNull(run.End);
+        Assert.False(await _services.Harness.Published.Any<Dummy>());
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Error_ReachesTheCaller()
+    {
+        var run = _services.Manager.CreateTaskRun("dummy", new Dummy { Error = true, Sleep = 0 });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _services.Manager.ExecuteAsync(run));
+
+        Assert.Equal("dummy error", error.Message);
+        Assert.Equal(TaskState.Failure, run.State);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Abort_ReturnsAborted()
+    {
+        var run = await _services.Manager.ExecuteAsync("dummy", new Dummy { Abort = true, Sleep = 0 });
+
+        Assert.Equal(TaskState.Aborted, run.State);
+    }
+
+    [Fact]
+    public async Task TwoConcurrentRuns_OfATaskLimitedToOne_AtLeastOneIsRateLimited()
+    {
+        var first = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
+        var second = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
+
+        var states = new[] { (await _recorder.WaitForFinal(first.Id)).State, (await _recorder.WaitForFinal(second.Id)).State };
+
+        Assert.Contains(TaskState.RateLimited, states);
+        Assert.Contains(TaskState.Success, states);
+        Assert.Equal(0, _services.Consumer.NumConcurrentTasksFor("dummy"));
+    }
+
+    [Fact]
+    public async Task PlainPublish_OfATaskMessage_IsARunWithTheMessageIdAndAllItsEvents()
+    {
+        var bus = _services.Harness.Bus;
+        var messageId = NewId.NextGuid();
+
+        await bus.Publish(new Add { A = 1, B = 2 }, c => c.MessageId = messageId);
+
+        var final = await _recorder.WaitForFinal(messageId.ToString("N"));
+        Assert.Equal(TaskState.Success, final.State);
+        Assert.Equal("add", final.Task);
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], _recorder.StatesOf(final.Id));
+    }
+
+    [Fact]
+    public async Task AsyncHandler_SeesASnapshotInItsState_AndUnregisterReturnsIt()
+    {
+        var seen = new TaskCompletionSource<TaskRun>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Func<TaskRun, CancellationToken, Task> handler = (run, _) =>
+        {
+            seen.TrySetResult(run);
+            return Task.CompletedTask;
+        };
+        Assert.Null(_services.Manager.RegisterAsyncHandler("running.test", handler));
+
+        var queued = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0 });
+        var snapshot = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(queued.Id, snapshot.Id);
+        Assert.Equal(TaskState.Running, snapshot.State);
+        Assert.Same(handler, _services.Manager.UnregisterAsyncHandler("running.test"));
+        Assert.Null(_services.Manager.UnregisterAsyncHandler("running.test"));
+    }
+
+    [Fact]
+    public async Task CancelRunning_InterruptsRunsInProgress()
+    {
+        var run = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
+        await _recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+
+        _services.Consumer.CancelRunning();
+
+        var final = await _recorder.WaitForFinal(run.Id);
+        Assert.Equal(TaskState.Interrupted, final.State);
+        Assert.NotNull(final.End);
+    }
+
+    [Fact]
+    public async Task Status_CountsRunsInProgress()
+    {
+        var run = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
+        await _recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+
+        var status = _services.Manager.GetStatus();
+
+        Assert.Equal("task_consumer", status.Type);
+        Assert.Equal(1, status.NumConcurrentTasks);
+        Assert.Equal(1, status.Running["dummy"]);
+        _services.Consumer.CancelRunning();
+        await _recorder.WaitForFinal(run.Id);
+    }
+}
