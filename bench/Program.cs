@@ -103,6 +103,7 @@ async Task<Measure> RunBareAsync()
     await Warmup(() => bus.Publish(new BareMessage(), c => c.SetPriority(1)), counter);
     var measure = await Time(() => bus.Publish(new BareMessage(), c => c.SetPriority(1)), counter);
     await host.StopAsync();
+    await DeleteQueueAsync("taskbus-bench-bare");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  bare        {measure.PerSecond,8:0}/s"));
     return measure;
 }
@@ -130,6 +131,8 @@ async Task<Measure> RunTaskBusAsync(bool events)
     await Warmup(queue, counter);
     var measure = await Time(queue, counter);
     await host.StopAsync();
+    // A durable queue left bound to the Noop exchange would collect a copy of every noop anyone queues.
+    await DeleteQueueAsync("taskbus-bench-tasks");
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
     return measure;
 }
@@ -157,6 +160,14 @@ async Task<Measure> Time(Func<Task> publish, Counter counter)
     Console.WriteLine($"    published in {published.TotalSeconds:0.00}s, consumed in {clock.Elapsed.TotalSeconds:0.00}s, client cpu {cpuUs:0} us/msg, broker cpu {(BrokerCpu() - broker).TotalMicroseconds / n:0} us/msg");
     var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
     return new Measure(n / clock.Elapsed.TotalSeconds, (double)bytes / n);
+}
+
+async Task DeleteQueueAsync(string queue)
+{
+    var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(url) };
+    await using var connection = await factory.CreateConnectionAsync();
+    await using var channel = await connection.CreateChannelAsync();
+    await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
 }
 
 // CPU time of the local RabbitMQ (beam.smp), from /proc; zero where it cannot be read.

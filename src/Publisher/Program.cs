@@ -98,13 +98,18 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
 {
     var host = Build(bus => bus.ConfigureBus((context, cfg) =>
         // A temporary, auto-delete queue: a watcher that goes away leaves nothing bound behind.
-        cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e => e.Handler<TaskRunEvent>(ctx =>
+        cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
         {
-            var evt = ctx.Message;
-            if (taskFilter is null || evt.Task == taskFilter)
-                Console.WriteLine(asJson ? JsonSerializer.Serialize(evt, TaskBusJson.Options) : Format(evt));
-            return Task.CompletedTask;
-        }))));
+            // One at a time, so events print in the order they arrive.
+            e.ConcurrentMessageLimit = 1;
+            e.Handler<TaskRunEvent>(ctx =>
+            {
+                var evt = ctx.Message;
+                if (taskFilter is null || evt.Task == taskFilter)
+                    Console.WriteLine(asJson ? JsonSerializer.Serialize(evt, TaskBusJson.Options) : Format(evt));
+                return Task.CompletedTask;
+            });
+        })));
     if (host is null)
         return 2;
     using (host)

@@ -45,7 +45,8 @@ async Task<int> ServeAsync()
     try
     {
         var builder = WorkerHost.CreateBuilder(configArgs);
-        builder.Services.AddHostedService<RunLogger>();
+        builder.Services.AddSingleton<RunLogger>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RunLogger>());
         host = builder.Build();
         _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
     }
@@ -61,6 +62,7 @@ async Task<int> ServeAsync()
     {
         return Fail($"could not start: {ex.Message}");
     }
+    host.Services.GetRequiredService<RunLogger>().Started();
     await host.WaitForShutdownAsync();
     host.Dispose();
     return 0;

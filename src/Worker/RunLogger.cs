@@ -14,6 +14,14 @@ internal sealed partial class RunLogger(TaskManager manager, ILogger<RunLogger> 
         return Task.CompletedTask;
     }
 
+    /// <summary>Logged once the bus is connected and the task queue bound: the worker takes work from here on.</summary>
+    public void Started()
+    {
+        var options = manager.Options;
+        var queue = options.ConsumeTasks ? options.QueueName : "-";
+        LogStarted(logger, TaskManager.WorkerName, manager.Type, options.Transport, queue, options.MaxConcurrentTasks);
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void Log(TaskRun run)
@@ -26,6 +34,9 @@ internal sealed partial class RunLogger(TaskManager manager, ILogger<RunLogger> 
         else
             LogState(logger, run.Task, run.Id, state);
     }
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Worker {Worker} started as {Type} on {Transport}, queue {Queue}, {MaxConcurrentTasks} tasks at once")]
+    private static partial void LogStarted(ILogger logger, string worker, string type, TaskBusTransport transport, string queue, int maxConcurrentTasks);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "{Task}.{RunId} {State}")]
     private static partial void LogState(ILogger logger, string task, string runId, string state);

@@ -140,7 +140,7 @@ public static class TaskBusHostingExtensions
         endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;
         endpoint.ConfigureConsumeTopology = true;
         // A message no task takes is a poison message: error queue with the reason, not the _skipped queue.
-        endpoint.ThrowOnSkippedMessages();
+        endpoint.ConfigureDeadLetter(x => x.UseFilter(new UnknownMessageFilter()));
         var consumer = context.GetRequiredService<TaskConsumer>();
         foreach (var task in consumer.Registry)
         {

@@ -1,0 +1,94 @@
+using MassTransit;
+using TaskBus.Contracts;
+
+namespace TaskBus.IntegrationTests.Support;
+
+/// <summary>
+/// A monitoring service in miniature: a plain MassTransit bus (no TaskBus) that subscribes to
+/// <see cref="TaskRunEvent"/> through a temporary queue and lets a test wait for events.
+/// </summary>
+public sealed class EventWatcher : IAsyncDisposable
+{
+    private readonly IBusControl _bus;
+    private readonly List<TaskRunEvent> _events = [];
+    private readonly List<(Func<TaskRunEvent, bool> Match, TaskCompletionSource<TaskRunEvent> Done)> _waiters = [];
+    private readonly Lock _lock = new();
+
+    private EventWatcher(string url)
+    {
+        _bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(new Uri(url));
+            cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
+            {
+                // One at a time, so events are recorded in the order the broker delivers them.
+                e.PrefetchCount = 1;
+                e.ConcurrentMessageLimit = 1;
+                e.Handler<TaskRunEvent>(context =>
+                {
+                    Record(context.Message);
+                    return Task.CompletedTask;
+                });
+            });
+        });
+    }
+
+    /// <summary>The bus, also usable to publish as any MassTransit service would.</summary>
+    public IBus Bus => _bus;
+
+    public static async Task<EventWatcher> StartAsync(RabbitMqFixture rabbit)
+    {
+        var watcher = new EventWatcher(rabbit.Url);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await watcher._bus.StartAsync(timeout.Token);
+        return watcher;
+    }
+
+    public IReadOnlyList<TaskRunEvent> EventsOf(string runId)
+    {
+        lock (_lock)
+            return [.. _events.Where(e => e.Id == runId)];
+    }
+
+    public IReadOnlyList<TaskRunEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _events];
+        }
+    }
+
+    /// <summary>Waits for a matching event (also one already seen); fails after 60 s.</summary>
+    public async Task<TaskRunEvent> WaitFor(Func<TaskRunEvent, bool> match)
+    {
+        Task<TaskRunEvent> waiting;
+        lock (_lock)
+        {
+            var seen = _events.FirstOrDefault(match);
+            if (seen is not null)
+                return seen;
+            var done = new TaskCompletionSource<TaskRunEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((match, done));
+            waiting = done.Task;
+        }
+        return await waiting.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public Task<TaskRunEvent> WaitForFinal(string runId) => WaitFor(e => e.Id == runId && e.State.IsFinished());
+
+    public async ValueTask DisposeAsync() => await _bus.StopAsync();
+
+    private void Record(TaskRunEvent evt)
+    {
+        lock (_lock)
+        {
+            _events.Add(evt);
+            foreach (var waiter in _waiters.Where(w => w.Match(evt)).ToList())
+            {
+                waiter.Done.TrySetResult(evt);
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Text;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace TaskBus.IntegrationTests.Support;
+
+/// <summary>
+/// The real RabbitMQ the tests run against. It is never optional: if the broker cannot be
+/// reached the fixture throws, and every test of the collection fails with that message.
+/// </summary>
+public sealed class RabbitMqFixture : IAsyncLifetime
+{
+    private IConnection? _connection;
+
+    public string Url { get; } = Environment.GetEnvironmentVariable("TaskBus__RabbitMQ__Url") ?? "amqp://guest:guest@localhost:5672/";
+
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            _connection = await new ConnectionFactory { Uri = new Uri(Url) }.CreateConnectionAsync();
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException(
+                $"RabbitMQ is not reachable at {Url}: {ex.Message}. Start it with scripts/start-rabbitmq.sh (the test command in README does).", ex);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_connection is not null)
+            await _connection.CloseAsync();
+        _connection?.Dispose();
+    }
+
+    /// <summary>A queue name no other test uses.</summary>
+    public static string NewQueueName(string test) => $"tb-it-{test}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Deletes a task queue and its error and skipped queues, so nothing stays bound to the task exchanges.</summary>
+    public async Task DeleteQueuesAsync(string queue)
+    {
+        await using var channel = await _connection!.CreateChannelAsync();
+        foreach (var name in new[] { queue, queue + "_error", queue + "_skipped" })
+        {
+            await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
+            await channel.ExchangeDeleteAsync(name, ifUnused: false);
+        }
+    }
+
+    /// <summary>Puts a raw message straight on a queue through the default exchange.</summary>
+    public async Task SendRawAsync(string queue, string body, string contentType, Guid? messageId = null)
+    {
+        await using var channel = await _connection!.CreateChannelAsync();
+        var properties = new BasicProperties { ContentType = contentType, Persistent = true, MessageId = messageId?.ToString() };
+        await channel.BasicPublishAsync("", queue, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
+    }
+
+    /// <summary>Consumes <paramref name="count"/> messages from a queue as they arrive, with their headers; fails after 60 s.</summary>
+    public async Task<IReadOnlyList<(string Body, IDictionary<string, object?> Headers, string? MessageId)>> TakeAsync(string queue, int count)
+    {
+        await using var channel = await _connection!.CreateChannelAsync();
+        await channel.QueueDeclarePassiveAsync(queue);
+        var result = new List<(string, IDictionary<string, object?>, string?)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, message) =>
+        {
+            var headers = (message.BasicProperties.Headers ?? new Dictionary<string, object?>())
+                .ToDictionary(h => h.Key, h => h.Value is byte[] bytes ? Encoding.UTF8.GetString(bytes) : h.Value);
+            lock (result)
+            {
+                result.Add((Encoding.UTF8.GetString(message.Body.Span), headers, message.BasicProperties.MessageId));
+                if (result.Count >= count)
+                    done.TrySetResult();
+            }
+            return Task.CompletedTask;
+        };
+        var tag = await channel.BasicConsumeAsync(queue, autoAck: true, consumer);
+        try
+        {
+            await done.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{queue} received {result.Count} of {count} messages within 60 s");
+        }
+        await channel.BasicCancelAsync(tag);
+        lock (result)
+            return [.. result];
+    }
+
+    public async Task<uint> MessageCountAsync(string queue)
+    {
+        await using var channel = await _connection!.CreateChannelAsync();
+        return await channel.MessageCountAsync(queue);
+    }
+}
