@@ -32,26 +32,26 @@ for (var round = 0; round <= rounds; round++)
     if (only is not null)
     {
         var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
-        results.Add(new(only, m.PerSecond, m.PerSecond, m.AllocatedPerMessage));
+        results.Add(new(only, m.PerSecond, m.PerSecond, m));
         continue;
     }
     var bare = await RunBareAsync();
-    results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare.AllocatedPerMessage));
+    results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare));
     foreach (var events in new[] { false, true })
     {
         var tasks = await RunTaskBusAsync(events);
-        results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks.AllocatedPerMessage));
+        results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks));
     }
 }
 
 Console.WriteLine();
-Console.WriteLine($"{"case",-12} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8}");
+Console.WriteLine($"{"case",-12} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
 foreach (var group in results.GroupBy(r => r.Case))
 {
     // The median round of each case, by ratio to the bare consumer of the same round.
     var best = Median(group);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{best.Case,-12} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.AllocatedPerMessage / 1024,8:0.0}"));
+        $"{best.Case,-12} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
 }
 foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
 {
@@ -63,7 +63,9 @@ foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
         tasksPerSecond = Math.Round(best.PerSecond, 1),
         barePerSecond = Math.Round(best.BarePerSecond, 1),
         ratio = Math.Round(best.PerSecond / best.BarePerSecond, 3),
-        kbPerTask = Math.Round(best.AllocatedPerMessage / 1024, 1),
+        kbPerTask = Math.Round(best.Measure.AllocatedPerMessage / 1024, 1),
+        clientCpuUsPerTask = Math.Round(best.Measure.ClientCpuUs),
+        brokerCpuUsPerTask = Math.Round(best.Measure.BrokerCpuUs),
     }));
 }
 return 0;
@@ -153,13 +155,12 @@ async Task<Measure> Time(Func<Task> publish, Counter counter)
     var broker = BrokerCpu();
     var clock = Stopwatch.StartNew();
     await PublishMany(publish, n);
-    var published = clock.Elapsed;
     await done.WaitAsync(TimeSpan.FromMinutes(5));
     clock.Stop();
     var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / n;
-    Console.WriteLine($"    published in {published.TotalSeconds:0.00}s, consumed in {clock.Elapsed.TotalSeconds:0.00}s, client cpu {cpuUs:0} us/msg, broker cpu {(BrokerCpu() - broker).TotalMicroseconds / n:0} us/msg");
+    var brokerUs = (BrokerCpu() - broker).TotalMicroseconds / n;
     var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-    return new Measure(n / clock.Elapsed.TotalSeconds, (double)bytes / n);
+    return new Measure(n / clock.Elapsed.TotalSeconds, (double)bytes / n, cpuUs, brokerUs);
 }
 
 async Task DeleteQueueAsync(string queue)
@@ -210,6 +211,6 @@ string? Arg(string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-internal sealed record Measure(double PerSecond, double AllocatedPerMessage);
+internal sealed record Measure(double PerSecond, double AllocatedPerMessage, double ClientCpuUs, double BrokerCpuUs);
 
-internal sealed record Result(string Case, double PerSecond, double BarePerSecond, double AllocatedPerMessage);
+internal sealed record Result(string Case, double PerSecond, double BarePerSecond, Measure Measure);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: starts (installing if needed) a local RabbitMQ, then the whole solution's tests.
+# Prints one closing line "tests: N passed, N failed" and exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/start-rabbitmq.sh || { echo "tests: 0 passed, 1 failed (RabbitMQ did not start)"; exit 1; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log=$(mktemp)
+dotnet test Bus.sln --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# dotnet test ends each assembly with "Passed!  - Failed: 0, Passed: 128, Skipped: 0, ...".
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1  # the build or the runner failed before any test could
+fi
+rm -f "$log"
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"
