@@ -169,6 +169,7 @@ async Task DeleteQueueAsync(string queue)
     await using var connection = await factory.CreateConnectionAsync();
     await using var channel = await connection.CreateChannelAsync();
     await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
+    await channel.ExchangeDeleteAsync(queue, ifUnused: false);
 }
 
 // CPU time of the local RabbitMQ (beam.smp), from /proc; zero where it cannot be read.
