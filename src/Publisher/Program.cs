@@ -4,7 +4,6 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using TaskBus;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
@@ -18,7 +17,7 @@ try
 }
 catch (ArgumentException ex)
 {
-    return Fail(ex.Message);
+    return CommandLineHost.Fail(ex.Message);
 }
 
 var root = new RootCommand("TaskBus publisher: queue tasks, wait for them, watch their events.");
@@ -50,7 +49,7 @@ return await root.Parse(commandArgs).InvokeAsync();
 async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, CancellationToken cancellationToken)
 {
     if (Build(null) is not { } host)
-        return 2;
+        return CommandLineHost.BadInput;
     using (host)
     {
         var manager = host.Services.GetRequiredService<TaskManager>();
@@ -66,9 +65,9 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
-            return Fail(ex.Message);
+            return CommandLineHost.Fail(ex.Message);
         }
-        if (await StartAsync(host) is { } failed)
+        if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         var exitCode = 0;
         try
@@ -88,7 +87,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
             Console.Error.WriteLine($"Error: {ex.Message}");
             exitCode = 3;
         }
-        Console.WriteLine(JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options));
+        Console.WriteLine(CommandLineHost.ToJson(run));
         await host.StopAsync(CancellationToken.None);
         return exitCode;
     }
@@ -111,10 +110,10 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
             });
         })));
     if (host is null)
-        return 2;
+        return CommandLineHost.BadInput;
     using (host)
     {
-        if (await StartAsync(host) is { } failed)
+        if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         Console.Error.WriteLine("Watching task run events; Ctrl+C to stop.");
         await host.WaitForShutdownAsync();
@@ -122,50 +121,21 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
     }
 }
 
-IHost? Build(Action<TaskBusBuilder>? configure)
+IHost? Build(Action<TaskBusBuilder>? configure) => CommandLineHost.TryBuild(() =>
 {
-    try
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = configArgs,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        var taskBus = builder.AddTaskBus(o =>
-        {
-            o.ConsumeTasks = false;
-            o.ScheduleTasks = false;
-        }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
-        configure?.Invoke(taskBus);
-        var host = builder.Build();
-        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
-        return host;
-    }
-    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        Args = configArgs,
+        ContentRootPath = AppContext.BaseDirectory,
+    });
+    var taskBus = builder.AddTaskBus(o =>
     {
-        Fail(ex.Message);
-        return null;
-    }
-}
-
-static async Task<int?> StartAsync(IHost host)
-{
-    try
-    {
-        await host.StartAsync();
-        return null;
-    }
-    catch (Exception ex)
-    {
-        return Fail($"could not start: {ex.Message}");
-    }
-}
+        o.ConsumeTasks = false;
+        o.ScheduleTasks = false;
+    }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
+    configure?.Invoke(taskBus);
+    return builder.Build();
+});
 
 static string Format(TaskRunEvent evt) => string.Create(CultureInfo.InvariantCulture,
     $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {evt.Task}.{evt.Id} {evt.State.ToWire()}{(evt.DurationMs is { } ms ? $" {ms} ms" : "")}{(evt.Error is { } error ? $" {error}" : "")} [{evt.Worker}]");
-
-static int Fail(string message)
-{
-    Console.Error.WriteLine($"Error: {message}");
-    return 2;
-}

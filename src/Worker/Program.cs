@@ -1,12 +1,9 @@
 using System.CommandLine;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using TaskBus;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
-using TaskBus.Serialization;
 using TaskBus.Worker;
 
 string[] configArgs, commandArgs;
@@ -16,7 +13,7 @@ try
 }
 catch (ArgumentException ex)
 {
-    return Fail(ex.Message);
+    return CommandLineHost.Fail(ex.Message);
 }
 
 var root = new RootCommand("TaskBus reference worker: consumes and schedules the sample tasks.");
@@ -41,27 +38,17 @@ return await root.Parse(commandArgs).InvokeAsync();
 
 async Task<int> ServeAsync()
 {
-    IHost host;
-    try
+    var host = CommandLineHost.TryBuild(() =>
     {
         var builder = WorkerHost.CreateBuilder(configArgs);
         builder.Services.AddSingleton<RunLogger>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RunLogger>());
-        host = builder.Build();
-        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
-    }
-    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
-    {
-        return Fail(ex.Message);
-    }
-    try
-    {
-        await host.StartAsync();
-    }
-    catch (Exception ex)
-    {
-        return Fail($"could not start: {ex.Message}");
-    }
+        return builder.Build();
+    });
+    if (host is null)
+        return CommandLineHost.BadInput;
+    if (await CommandLineHost.TryStartAsync(host) is { } failed)
+        return failed;
     host.Services.GetRequiredService<RunLogger>().Started();
     await host.WaitForShutdownAsync();
     host.Dispose();
@@ -71,7 +58,7 @@ async Task<int> ServeAsync()
 int List(string[] tags)
 {
     if (BuildOffline() is not { } host)
-        return 2;
+        return CommandLineHost.BadInput;
     using (host)
     {
         var registry = host.Services.GetRequiredService<TaskRegistry>();
@@ -94,7 +81,7 @@ int List(string[] tags)
 async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> fieldTokens, CancellationToken cancellationToken)
 {
     if (BuildOffline() is not { } host)
-        return 2;
+        return CommandLineHost.BadInput;
     using (host)
     {
         var manager = host.Services.GetRequiredService<TaskManager>();
@@ -107,7 +94,7 @@ async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> f
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException)
         {
-            return Fail(ex.Message);
+            return CommandLineHost.Fail(ex.Message);
         }
         try
         {
@@ -117,34 +104,15 @@ async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> f
         {
             // The run carries the failure; it is printed below.
         }
-        Console.WriteLine(JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options));
+        Console.WriteLine(CommandLineHost.ToJson(run));
         return run.State is TaskState.Success or TaskState.Aborted ? 0 : 1;
     }
 }
 
 // A host for commands that neither consume nor schedule: nothing is started.
-IHost? BuildOffline()
+IHost? BuildOffline() => CommandLineHost.TryBuild(() => WorkerHost.CreateBuilder(configArgs, o =>
 {
-    try
-    {
-        var host = WorkerHost.CreateBuilder(configArgs, o =>
-        {
-            o.ConsumeTasks = false;
-            o.ScheduleTasks = false;
-            o.PublishEvents = false;
-        }).Build();
-        _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
-        return host;
-    }
-    catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
-    {
-        Fail(ex.Message);
-        return null;
-    }
-}
-
-static int Fail(string message)
-{
-    Console.Error.WriteLine($"Error: {message}");
-    return 2;
-}
+    o.ConsumeTasks = false;
+    o.ScheduleTasks = false;
+    o.PublishEvents = false;
+}).Build());

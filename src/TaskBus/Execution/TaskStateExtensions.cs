@@ -37,19 +37,7 @@ public static class TaskStateExtensions
         : throw new ArgumentException($"'{value}' is not a task state; expected one of init, queued, running, success, failure, aborted, rate_limited, interrupted.", nameof(value));
 
     /// <summary>Parses a state's wire name.</summary>
-    public static bool TryParseState(string? value, out TaskState state)
-    {
-        foreach (var candidate in Enum.GetValues<TaskState>())
-        {
-            if (string.Equals(candidate.ToWire(), value, StringComparison.OrdinalIgnoreCase))
-            {
-                state = candidate;
-                return true;
-            }
-        }
-        state = default;
-        return false;
-    }
+    public static bool TryParseState(string? value, out TaskState state) => TryParseWire(value, ToWire, out state);
 
     /// <summary>Parses a priority's wire name; throws <see cref="ArgumentException"/> naming the valid ones.</summary>
     public static TaskPriority ParsePriority(string value) => TryParsePriority(value, out var priority)
@@ -57,17 +45,20 @@ public static class TaskStateExtensions
         : throw new ArgumentException($"'{value}' is not a priority; expected high, medium or low.", nameof(value));
 
     /// <summary>Parses a priority's wire name.</summary>
-    public static bool TryParsePriority(string? value, out TaskPriority priority)
+    public static bool TryParsePriority(string? value, out TaskPriority priority) => TryParseWire(value, ToWire, out priority);
+
+    private static bool TryParseWire<T>(string? value, Func<T, string> toWire, out T result)
+        where T : struct, Enum
     {
-        foreach (var candidate in Enum.GetValues<TaskPriority>())
+        foreach (var candidate in Enum.GetValues<T>())
         {
-            if (string.Equals(candidate.ToWire(), value, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(toWire(candidate), value, StringComparison.OrdinalIgnoreCase))
             {
-                priority = candidate;
+                result = candidate;
                 return true;
             }
         }
-        priority = default;
+        result = default;
         return false;
     }
 }
