@@ -14,6 +14,7 @@ public sealed record EverySchedule : TaskSchedule
         Interval = interval;
         Delay = delay;
         Jitter = jitter;
+        Randomize = jitter;
     }
 
     /// <summary>Time between runs.</summary>
@@ -22,8 +23,11 @@ public sealed record EverySchedule : TaskSchedule
     /// <summary>Time before the first run.</summary>
     public TimeSpan Delay { get; }
 
-    /// <summary>Largest random extra wait, drawn anew for each run.</summary>
+    /// <summary>Largest random extra wait, drawn anew for each run (the schedule's <see cref="TaskSchedule.Randomize"/>).</summary>
     public TimeSpan Jitter { get; }
+
+    /// <summary>The first tick of a scheduler started at <paramref name="started"/>: after the delay.</summary>
+    public DateTimeOffset FirstFire(DateTimeOffset started) => started + Delay;
 
     /// <inheritdoc />
     public override string ToString() => $"every({FormatPython(Interval)})";

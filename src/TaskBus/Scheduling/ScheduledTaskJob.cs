@@ -13,8 +13,8 @@ internal sealed partial class ScheduledTaskJob(TaskManager manager, ILogger<Sche
     {
         var name = context.MergedJobDataMap.GetString(TaskKey)!;
         var task = manager.Registry.Get(name);
-        if (task.Schedule is EverySchedule { Jitter: var jitter } && jitter > TimeSpan.Zero)
-            await Task.Delay(jitter * Random.Shared.NextDouble(), manager.Time, cancellationToken);
+        if (task.Schedule is { Randomize: var randomize } schedule && randomize > TimeSpan.Zero)
+            await Task.Delay(schedule.DelayBeforeQueue(Random.Shared.NextDouble()), manager.Time, cancellationToken);
         try
         {
             await manager.QueueAsync(manager.CreateTaskRun(name), cancellationToken);

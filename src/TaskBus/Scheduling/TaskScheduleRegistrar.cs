@@ -14,20 +14,36 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
         var now = manager.Time.GetUtcNow();
         foreach (var task in manager.Registry)
         {
-            if (task.Schedule is not EverySchedule every || task.Invoker is null)
+            if (task.Schedule is null || task.Invoker is null)
                 continue;
             var job = JobBuilder.Create<ScheduledTaskJob>()
                 .WithIdentity(task.Name, Group)
                 .UsingJobData(ScheduledTaskJob.TaskKey, task.Name)
                 .Build();
-            var trigger = TriggerBuilder.Create()
-                .WithIdentity(task.Name, Group)
-                .StartAt(now + every.Delay)
-                .WithSimpleSchedule(s => s.WithInterval(every.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-                .Build();
+            var trigger = Trigger(task.Name, task.Schedule, now);
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The Quartz trigger of a schedule: a simple trigger for <c>every</c>, a cron trigger for <c>crontab</c>.</summary>
+    internal static ITrigger Trigger(string task, TaskSchedule schedule, DateTimeOffset now)
+    {
+        var builder = TriggerBuilder.Create().WithIdentity(task, Group);
+        return schedule switch
+        {
+            EverySchedule every => builder
+                .StartAt(every.FirstFire(now))
+                .WithSimpleSchedule(s => s.WithInterval(every.Interval).RepeatForever().WithMisfireInstruction(
+                    every.Misfire == MisfirePolicy.Skip ? SimpleTriggerMisfireInstruction.NextWithRemainingCount : SimpleTriggerMisfireInstruction.NowWithRemainingCount))
+                .Build(),
+            CronSchedule cron => builder
+                .StartAt(now)
+                .WithCronSchedule(cron.Expression, s => s.InTimeZone(cron.TimeZone).WithMisfireInstruction(
+                    cron.Misfire == MisfirePolicy.Skip ? CronTriggerMisfireInstruction.DoNothing : CronTriggerMisfireInstruction.FireAndProceed))
+                .Build(),
+            _ => throw new ArgumentOutOfRangeException(nameof(schedule), schedule, "unknown schedule"),
+        };
+    }
 }

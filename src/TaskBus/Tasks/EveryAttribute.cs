@@ -12,4 +12,10 @@ public sealed class EveryAttribute(double seconds) : Attribute
 
     /// <summary>Up to this many extra seconds, drawn anew for each run. Defaults to 0.</summary>
     public double JitterSeconds { get; set; }
+
+    /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="Scheduling.MisfirePolicy.Skip"/>.</summary>
+    public Scheduling.MisfirePolicy Misfire { get; set; }
+
+    internal Scheduling.EverySchedule ToSchedule() =>
+        new(TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(DelaySeconds), TimeSpan.FromSeconds(JitterSeconds)) { Misfire = Misfire };
 }

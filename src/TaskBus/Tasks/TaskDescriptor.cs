@@ -88,11 +88,23 @@ public sealed class TaskDescriptor
             throw new ArgumentException($"{taskType.FullName} must be a concrete class implementing ITask<TParams> exactly once.", nameof(taskType));
         var paramsType = interfaces[0].GetGenericArguments()[0];
         var options = taskType.GetCustomAttribute<TaskAttribute>() ?? new TaskAttribute();
+        var taskName = name ?? options.Name ?? DefaultName(paramsType);
         var every = taskType.GetCustomAttribute<EveryAttribute>();
-        return new TaskDescriptor(name ?? options.Name ?? DefaultName(paramsType), paramsType, taskType, options)
+        var cron = taskType.GetCustomAttribute<CronAttribute>();
+        if (every is not null && cron is not null)
+            throw new ArgumentException($"Task {taskName}: [Every] or [Cron], not both.", nameof(taskType));
+        TaskSchedule? schedule;
+        try
         {
-            Schedule = every is null ? null : new EverySchedule(
-                TimeSpan.FromSeconds(every.Seconds), TimeSpan.FromSeconds(every.DelaySeconds), TimeSpan.FromSeconds(every.JitterSeconds)),
+            schedule = every?.ToSchedule() ?? (TaskSchedule?)cron?.ToSchedule();
+        }
+        catch (Exception ex) when (ex is ArgumentException or TimeZoneNotFoundException)
+        {
+            throw new ArgumentException($"Task {taskName}: invalid schedule: {ex.Message}", nameof(taskType), ex);
+        }
+        return new TaskDescriptor(taskName, paramsType, taskType, options)
+        {
+            Schedule = schedule,
             Retry = taskType.GetCustomAttributes<RetryAttribute>().FirstOrDefault(a => a is not RateLimitRetryAttribute)?.ToPolicy(),
             RateLimitRetry = taskType.GetCustomAttribute<RateLimitRetryAttribute>()?.ToPolicy(),
         };

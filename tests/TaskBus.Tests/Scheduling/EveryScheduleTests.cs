@@ -13,6 +13,33 @@ public class EveryScheduleTests
         Assert.Equal(text, new EverySchedule(TimeSpan.FromSeconds(seconds)).ToString());
 
     [Fact]
+    public void Delay_NotOnTheFirstTick_ButSoonAfterTheDelay()
+    {
+        var now = new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+        var every = new EverySchedule(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(0.3));
+
+        var trigger = TaskScheduleRegistrar.Trigger("t", every, now);
+        var first = trigger.GetFireTimeAfter(now.AddTicks(-1))!.Value;
+
+        Assert.True(first > now);
+        Assert.True(first <= now.AddSeconds(0.4));
+        Assert.Equal(first.AddSeconds(10), trigger.GetFireTimeAfter(first));
+    }
+
+    [Fact]
+    public void Jitter_QueuesEachRunBetweenTheIntervalAndTheIntervalPlusJitter()
+    {
+        var every = new EverySchedule(TimeSpan.FromSeconds(5), jitter: TimeSpan.FromSeconds(2));
+        var random = new Random(17);
+
+        for (var i = 0; i < 100; i++)
+        {
+            var next = every.Interval + every.DelayBeforeQueue(random.NextDouble());
+            Assert.InRange(next.TotalSeconds, 5, 6.999999);
+        }
+    }
+
+    [Fact]
     public void Constructor_NonPositiveInterval_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new EverySchedule(TimeSpan.Zero));
 }

@@ -1,0 +1,144 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using Quartz;
+
+namespace TaskBus.Scheduling;
+
+/// <summary>
+/// A 5-field crontab (minute, hour, day of month, month, day of week) with aio-fluid's rules:
+/// <c>*</c>, <c>n</c>, <c>m-n</c>, <c>*/n</c>, <c>m-n/s</c> and comma lists; day of week 0 and 7
+/// are Sunday; a value out of range, or a step on day of week, is an <see cref="ArgumentException"/>.
+/// Fires at most once per matching minute, in <see cref="TimeZone"/> (UTC by default).
+/// </summary>
+public sealed record CronSchedule : TaskSchedule
+{
+    /// <summary>Parses each field; throws <see cref="ArgumentException"/> naming the bad field.</summary>
+    public CronSchedule(string minute = "*", string hour = "*", string dayOfMonth = "*", string monthOfYear = "*", string dayOfWeek = "*", TimeZoneInfo? timeZone = null)
+    {
+        Minute = minute;
+        Hour = hour;
+        DayOfMonth = dayOfMonth;
+        MonthOfYear = monthOfYear;
+        DayOfWeek = dayOfWeek;
+        TimeZone = timeZone ?? TimeZoneInfo.Utc;
+        Minutes = ParseField(minute, "minute", 0, 59, allowStep: true);
+        Hours = ParseField(hour, "hour", 0, 23, allowStep: true);
+        DaysOfMonth = ParseField(dayOfMonth, "day_of_month", 1, 31, allowStep: true);
+        Months = ParseField(monthOfYear, "month_of_year", 1, 12, allowStep: true);
+        DaysOfWeek = ParseField(dayOfWeek, "day_of_week", 0, 7, allowStep: false).Select(d => d % 7).ToFrozenSet();
+        if (DayOfMonth.Trim() != "*" && DayOfWeek.Trim() != "*")
+            throw new ArgumentException($"crontab({this}): restrict day_of_month or day_of_week, not both.", nameof(dayOfWeek));
+        Expression = new CronExpression(ToQuartzExpression(), TimeZone);
+    }
+
+    /// <summary>Parses <c>"minute hour day month weekday"</c>.</summary>
+    public static CronSchedule Parse(string expression, TimeZoneInfo? timeZone = null)
+    {
+        ArgumentNullException.ThrowIfNull(expression);
+        var fields = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length != 5)
+            throw new ArgumentException($"'{expression}' is not a 5-field crontab (minute hour day month weekday).", nameof(expression));
+        return new CronSchedule(fields[0], fields[1], fields[2], fields[3], fields[4], timeZone);
+    }
+
+    /// <summary>The minute field as written.</summary>
+    public string Minute { get; }
+
+    /// <summary>The hour field as written.</summary>
+    public string Hour { get; }
+
+    /// <summary>The day-of-month field as written.</summary>
+    public string DayOfMonth { get; }
+
+    /// <summary>The month field as written.</summary>
+    public string MonthOfYear { get; }
+
+    /// <summary>The day-of-week field as written.</summary>
+    public string DayOfWeek { get; }
+
+    /// <summary>The time zone the fields are read in.</summary>
+    public TimeZoneInfo TimeZone { get; }
+
+    /// <summary>Matching minutes.</summary>
+    public IReadOnlySet<int> Minutes { get; }
+
+    /// <summary>Matching hours.</summary>
+    public IReadOnlySet<int> Hours { get; }
+
+    /// <summary>Matching days of month.</summary>
+    public IReadOnlySet<int> DaysOfMonth { get; }
+
+    /// <summary>Matching months.</summary>
+    public IReadOnlySet<int> Months { get; }
+
+    /// <summary>Matching days of week, 0 = Sunday.</summary>
+    public IReadOnlySet<int> DaysOfWeek { get; }
+
+    internal CronExpression Expression { get; }
+
+    /// <summary>The first fire time strictly after <paramref name="after"/>, or null if none.</summary>
+    public DateTimeOffset? NextFireAfter(DateTimeOffset after) => Expression.GetNextValidTimeAfter(after);
+
+    /// <summary>The same schedule as a Quartz cron expression (seconds first, 1 = Sunday, <c>?</c> for the unrestricted day field).</summary>
+    public string ToQuartzExpression()
+    {
+        var dayOfMonth = DayOfWeek.Trim() != "*" ? "?" : List(DaysOfMonth);
+        var dayOfWeek = DayOfWeek.Trim() != "*" ? List(DaysOfWeek.Select(d => d + 1)) : "?";
+        return $"0 {List(Minutes)} {List(Hours)} {dayOfMonth} {List(Months)} {dayOfWeek}";
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var fields = $"{Minute} {Hour} {DayOfMonth} {MonthOfYear} {DayOfWeek}";
+        return TimeZone == TimeZoneInfo.Utc ? $"crontab({fields})" : $"crontab({fields}, tz={TimeZone.Id})";
+    }
+
+    private static string List(IEnumerable<int> values) =>
+        string.Join(',', values.Order().Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+    private static FrozenSet<int> ParseField(string text, string name, int min, int max, bool allowStep)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(text, name);
+        var values = new HashSet<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var slash = part.IndexOf('/', StringComparison.Ordinal);
+            var range = slash < 0 ? part : part[..slash];
+            var step = 1;
+            if (slash >= 0)
+            {
+                if (!allowStep)
+                    throw new ArgumentException($"{name}: steps ('{part}') are not allowed.", name);
+                if (!int.TryParse(part[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out step) || step < 1)
+                    throw new ArgumentException($"{name}: '{part}' has no valid step.", name);
+            }
+            int low, high;
+            if (range == "*")
+            {
+                (low, high) = (min, max);
+            }
+            else if (range.Split('-') is [var from, var to])
+            {
+                low = Number(from, part, name, min, max);
+                high = Number(to, part, name, min, max);
+                if (low > high)
+                    throw new ArgumentException($"{name}: '{part}' runs backwards.", name);
+            }
+            else
+            {
+                low = high = Number(range, part, name, min, max);
+                if (slash >= 0)
+                    high = max;
+            }
+            for (var value = low; value <= high; value += step)
+                values.Add(value);
+        }
+        return values.ToFrozenSet();
+    }
+
+    private static int Number(string text, string part, string name, int min, int max) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ArgumentException($"{name}: '{part}' is out of range {min}-{max}.", name);
+}
