@@ -9,6 +9,7 @@ using TaskBus.Contracts;
 using TaskBus.Events;
 using TaskBus.Execution;
 using TaskBus.Scheduling;
+using TaskBus.Storage;
 
 namespace TaskBus;
 
@@ -59,6 +60,7 @@ public static class TaskBusHostingExtensions
         services.AddSingleton(registry);
         services.AddScoped<TaskRunContext>();
         AddManager(services, options);
+        AddStore(services, options);
 
         (addMassTransit ?? ((s, c) => s.AddMassTransit(c)))(services, x =>
         {
@@ -105,13 +107,48 @@ public static class TaskBusHostingExtensions
             services.AddHostedService<TaskRunEventPublisher>();
         }
 
+        services.AddSingleton<TaskStoreWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
+
         if (options.ScheduleTasks)
-        {
-            services.AddQuartz();
-            services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-            services.AddHostedService<TaskScheduleRegistrar>();
-        }
+            AddScheduler(services, options);
         return builder;
+    }
+
+    private static void AddStore(IServiceCollection services, TaskBusOptions options)
+    {
+        if (options.Store.Provider == "PostgreSQL")
+            services.AddSingleton<ITaskStore>(_ => new PostgresTaskStore(options.Store.ConnectionString));
+        else
+            services.AddSingleton<ITaskStore, MemoryTaskStore>();
+        // Registered before MassTransit, so the store is ready before the first message arrives.
+        services.AddHostedService<TaskStoreInitializer>();
+    }
+
+    private static void AddScheduler(IServiceCollection services, TaskBusOptions options)
+    {
+        services.AddQuartz(q =>
+        {
+            if (options.Store.Provider == "PostgreSQL")
+            {
+                // One clustered schedule shared by every scheduling worker: each tick fires on one node,
+                // and a node that stops checking in has its triggers taken over within seconds.
+                q.ConfigureScheduler(s => s.InstanceId = "AUTO");
+                q.UsePersistentStore(store =>
+                {
+                    store.UsePostgres(options.Store.ConnectionString);
+                    store.UseSystemTextJsonSerializer();
+                    store.UseClustering(c =>
+                    {
+                        c.CheckinInterval = options.SchedulerCheckinInterval;
+                        c.CheckinMisfireThreshold = options.SchedulerCheckinInterval * 2;
+                    });
+                    store.ProvisionSchema();
+                });
+            }
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<TaskScheduleRegistrar>();
     }
 
     private static void AddManager(IServiceCollection services, TaskBusOptions options)

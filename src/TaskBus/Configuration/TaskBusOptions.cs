@@ -39,6 +39,12 @@ public sealed class TaskBusOptions
     /// <summary>Publish every state change as a <see cref="Contracts.TaskRunEvent"/> on the bus. Defaults to true.</summary>
     public bool PublishEvents { get; set; } = true;
 
+    /// <summary>
+    /// How often each scheduling worker checks in to the clustered schedule (PostgreSQL store); a worker
+    /// silent for twice this long has its triggers taken over. Defaults to 1 s.
+    /// </summary>
+    public TimeSpan SchedulerCheckinInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Store settings.</summary>
     public TaskStoreOptions Store { get; set; } = new();
 

@@ -25,6 +25,8 @@ internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
             failures.Add($"TaskBus:StoppingGracePeriod: {options.StoppingGracePeriod} is negative.");
         if (options.StartTimeout <= TimeSpan.Zero)
             failures.Add($"TaskBus:StartTimeout: {options.StartTimeout} is not positive.");
+        if (options.SchedulerCheckinInterval <= TimeSpan.Zero)
+            failures.Add($"TaskBus:SchedulerCheckinInterval: {options.SchedulerCheckinInterval} is not positive.");
         if (options.Store.Provider is not ("Memory" or "PostgreSQL"))
             failures.Add($"TaskBus:Store:Provider: '{options.Store.Provider}' is not Memory or PostgreSQL.");
         if (options.Store.Provider == "PostgreSQL" && string.IsNullOrWhiteSpace(options.Store.ConnectionString))

@@ -7,7 +7,8 @@ namespace TaskBus.Execution;
 /// <summary>
 /// How a run crosses the bus. The run id is the message id and the priority the broker's message
 /// priority; the rest travels in one header, <c>TaskBus-Run</c>:
-/// <c>{queued unix ms};{priority};{retryAttempt};{rateLimitAttempt};{fromRunId};{rootRunId};{task}</c>.
+/// <c>{queued unix ms};{priority};{retryAttempt};{rateLimitAttempt};{fromRunId};{rootRunId};{tick};{task}</c>
+/// (<c>tick</c> is <c>t</c> for a run queued by the scheduler, else empty).
 /// A message without it is a plain MassTransit publish of the task's message type.
 /// </summary>
 internal static class TaskHeaders
@@ -34,7 +35,7 @@ internal static class TaskHeaders
     /// <summary>Writes the run header; the run must be queued.</summary>
     public static void Write(SendContext context, TaskRun run) =>
         context.Headers.Set(Run, string.Create(CultureInfo.InvariantCulture,
-            $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{run.Task}"));
+            $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{(run.IsTick ? "t" : "")};{run.Task}"));
 
     /// <summary>Reads the run header of a message, if it has one.</summary>
     public static bool TryRead(Headers headers, out RunHeader header)
@@ -42,8 +43,8 @@ internal static class TaskHeaders
         header = default;
         if (headers.Get<string>(Run) is not { } text)
             return false;
-        var parts = text.Split(';', 7);
-        if (parts.Length != 7
+        var parts = text.Split(';', 8);
+        if (parts.Length != 8
             || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var queued)
             || !TaskStateExtensions.TryParsePriority(parts[1], out var priority)
             || !int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var retry)
@@ -51,10 +52,10 @@ internal static class TaskHeaders
         {
             return false;
         }
-        header = new RunHeader(DateTimeOffset.FromUnixTimeMilliseconds(queued), priority, retry, rateLimit, parts[4], parts[5], parts[6]);
+        header = new RunHeader(DateTimeOffset.FromUnixTimeMilliseconds(queued), priority, retry, rateLimit, parts[4], parts[5], parts[6] == "t", parts[7]);
         return true;
     }
 
     public readonly record struct RunHeader(
-        DateTimeOffset Queued, TaskPriority Priority, int RetryAttempt, int RateLimitAttempt, string FromRunId, string RootRunId, string Task);
+        DateTimeOffset Queued, TaskPriority Priority, int RetryAttempt, int RateLimitAttempt, string FromRunId, string RootRunId, bool IsTick, string Task);
 }

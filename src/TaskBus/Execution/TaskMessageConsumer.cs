@@ -11,9 +11,10 @@ internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer, TaskDe
     public async Task Consume(ConsumeContext<TParams> context)
     {
         var run = consumer.RunFromMessage(task, context.Message, context);
+        bool ran;
         await using (var scope = consumer.Services.CreateAsyncScope())
-            await consumer.ConsumeAsync(task, run, scope.ServiceProvider, context.CancellationToken);
-        if (context.RequestId.HasValue && context.ResponseAddress is not null)
+            ran = await consumer.ConsumeAsync(task, run, scope.ServiceProvider, context.ReceiveContext.Redelivered, context.CancellationToken);
+        if (ran && context.RequestId.HasValue && context.ResponseAddress is not null)
             await context.RespondAsync(run.ToEvent(TaskManager.WorkerName));
     }
 }

@@ -36,6 +36,9 @@ public sealed class TaskRun
 
     internal Guid Guid { get; }
 
+    /// <summary>True for a run queued by the scheduler: its id comes from task and fire time.</summary>
+    internal bool IsTick { get; init; }
+
     /// <summary>The run's priority.</summary>
     public TaskPriority Priority { get; }
 

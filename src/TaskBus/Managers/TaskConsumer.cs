@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TaskBus.Contracts;
 using TaskBus.Execution;
+using TaskBus.Storage;
 
 namespace TaskBus;
 
@@ -12,8 +13,9 @@ namespace TaskBus;
 /// A manager that also consumes task messages from the bus (aio-fluid's <c>TaskConsumer</c>):
 /// it rebuilds each run from its message, enforces the task's concurrency limit and runs it.
 /// </summary>
-public class TaskConsumer : TaskManager
+public partial class TaskConsumer : TaskManager
 {
+    private ITaskStore? _store;
     private readonly ConcurrentDictionary<string, StrongBox> _running = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _numConcurrentTasks;
@@ -48,9 +50,27 @@ public class TaskConsumer : TaskManager
     /// <summary>Cancels every run in progress: they end <c>interrupted</c> and their messages return to the queue.</summary>
     public void CancelRunning() => _stopping.Cancel();
 
-    /// <summary>Rebuilds the run a message carries and runs it to a final state.</summary>
-    internal async Task<TaskRun> ConsumeAsync(TaskDescriptor task, TaskRun run, IServiceProvider scope, CancellationToken cancellationToken)
+    /// <summary>The store this consumer checks tasks' enabled flags and ticks against.</summary>
+    protected ITaskStore Store => _store ??= Services.GetService<ITaskStore>() ?? new MemoryTaskStore();
+
+    /// <summary>
+    /// Runs a run a message carried to a final state: a duplicate scheduler tick is dropped (false,
+    /// no events); a disabled task's run ends aborted without running; over the task's concurrency
+    /// limit it ends rate_limited.
+    /// </summary>
+    internal async Task<bool> ConsumeAsync(TaskDescriptor task, TaskRun run, IServiceProvider scope, bool redelivered, CancellationToken cancellationToken)
     {
+        if (run.IsTick && !redelivered && !await Store.TryClaimAsync(run.Id, cancellationToken))
+        {
+            LogDuplicateTick(Logger, run.Task, run.Id);
+            return false;
+        }
+        if (!(await Store.GetTaskAsync(task.Name, cancellationToken)).Enabled)
+        {
+            run.Error = $"task {task.Name} is disabled";
+            run.SetState(TaskState.Aborted);
+            return true;
+        }
         Interlocked.Increment(ref _numConcurrentTasks);
         var counter = _running.GetOrAdd(task.Name, static _ => new StrongBox());
         try
@@ -58,7 +78,7 @@ public class TaskConsumer : TaskManager
             if (!TryAcquire(counter, task.MaxConcurrency))
             {
                 run.SetState(TaskState.RateLimited);
-                return run;
+                return true;
             }
             try
             {
@@ -68,7 +88,7 @@ public class TaskConsumer : TaskManager
             {
                 Interlocked.Decrement(ref counter.Value);
             }
-            return run;
+            return true;
         }
         finally
         {
@@ -89,6 +109,7 @@ public class TaskConsumer : TaskManager
                 RootRunId = header.RootRunId,
                 RetryAttempt = header.RetryAttempt,
                 RateLimitAttempt = header.RateLimitAttempt,
+                IsTick = header.IsTick,
             };
             queued.RestoreQueued(header.Queued);
             return queued;
@@ -106,6 +127,9 @@ public class TaskConsumer : TaskManager
         _stopping.Dispose();
         await base.DisposeAsyncCore();
     }
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Dropped a second run of the same tick: {Task}.{RunId}")]
+    private static partial void LogDuplicateTick(ILogger logger, string task, string runId);
 
     private static bool TryAcquire(StrongBox counter, int max)
     {

@@ -29,6 +29,7 @@ public class TaskManager : IAsyncDisposable
         Options = options.Value;
         Time = time ?? TimeProvider.System;
         Loggers = loggers ?? NullLoggerFactory.Instance;
+        Logger = Loggers.CreateLogger(GetType());
         Dispatcher = new TaskRunDispatcher(Loggers.CreateLogger<TaskRunDispatcher>());
         _asyncDispatcher = new AsyncTaskRunDispatcher(Loggers.CreateLogger<AsyncTaskRunDispatcher>());
     }
@@ -53,6 +54,9 @@ public class TaskManager : IAsyncDisposable
 
     /// <summary>The logger factory.</summary>
     protected ILoggerFactory Loggers { get; }
+
+    /// <summary>This manager's logger.</summary>
+    protected ILogger Logger { get; }
 
     /// <summary>The service provider the manager resolves the bus and task dependencies from.</summary>
     protected internal IServiceProvider Services => _services;
@@ -169,11 +173,11 @@ public class TaskManager : IAsyncDisposable
     /// <summary>Stops the async handlers; pending ones are dropped.</summary>
     protected virtual ValueTask DisposeAsyncCore() => _asyncDispatcher.DisposeAsync();
 
-    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, string? runId, TaskPriority? priority)
-    {
-        var id = runId is null ? Guid.NewGuid() : ParseRunId(runId);
-        return new TaskRun(id, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher);
-    }
+    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, string? runId, TaskPriority? priority) =>
+        CreateTaskRun(task, parameters, runId is null ? Guid.NewGuid() : ParseRunId(runId), priority, isTick: false);
+
+    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, Guid runId, TaskPriority? priority, bool isTick) =>
+        new(runId, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher) { IsTick = isTick };
 
     /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
     internal static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)

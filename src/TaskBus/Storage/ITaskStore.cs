@@ -1,0 +1,36 @@
+using TaskBus.Contracts;
+
+namespace TaskBus.Storage;
+
+/// <summary>
+/// Task info and run history shared by every worker: <see cref="MemoryTaskStore"/> for one process,
+/// <see cref="PostgresTaskStore"/> for many. Runs are stored as <see cref="TaskRunEvent"/>s, upserted
+/// by id on every state change; a change never moves a stored run back (an older event that arrives
+/// late is ignored).
+/// </summary>
+public interface ITaskStore
+{
+    /// <summary>Creates or upgrades what the store needs (tables), idempotently.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Upserts runs by id, in order; finished runs also update their task's last run.</summary>
+    Task UpsertRunsAsync(IReadOnlyList<TaskRunEvent> runs, CancellationToken cancellationToken);
+
+    /// <summary>One stored run, or null.</summary>
+    Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Stored runs, newest queued first, one page at a time.</summary>
+    Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken);
+
+    /// <summary>What the store keeps of a task: enabled, last run. A task never stored is enabled with no last run.</summary>
+    Task<TaskStatus> GetTaskAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Enables or disables a task for every worker that shares this store.</summary>
+    Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims a run id once: true for the first caller, false for every later one. Scheduled runs,
+    /// whose ids come from task and fire time, use it so that a tick fired twice runs once.
+    /// </summary>
+    Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken);
+}

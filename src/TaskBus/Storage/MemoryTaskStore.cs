@@ -1,0 +1,94 @@
+using TaskBus.Contracts;
+
+namespace TaskBus.Storage;
+
+/// <summary>The store of one process, in memory.</summary>
+public sealed class MemoryTaskStore : ITaskStore
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, TaskRunEvent> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskStatus> _tasks = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task UpsertRunsAsync(IReadOnlyList<TaskRunEvent> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        lock (_lock)
+        {
+            foreach (var run in runs)
+            {
+                if (_runs.TryGetValue(run.Id, out var stored) && RunCursor.Rank(run).CompareTo(RunCursor.Rank(stored)) < 0)
+                    continue;
+                _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued };
+                if (run.State.IsFinished())
+                {
+                    var task = Status(run.Task);
+                    if (task.LastRunEnd is null || run.End >= task.LastRunEnd)
+                        _tasks[run.Task] = task with { LastRunEnd = run.End, LastRunDurationMs = run.DurationMs, LastRunState = run.State };
+                }
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult(_runs.GetValueOrDefault(id));
+    }
+
+    /// <inheritdoc />
+    public Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var after = query.Cursor is null ? ((long, string)?)null : RunCursor.Decode(query.Cursor);
+        List<TaskRunEvent> page;
+        lock (_lock)
+        {
+            page = [.. _runs.Values
+                .Where(r => query.Task is null || r.Task == query.Task)
+                .Where(r => query.State is null || r.State == query.State)
+                .Where(r => query.From is null || r.Queued >= query.From)
+                .Where(r => query.To is null || r.Queued < query.To)
+                .Select(r => (Run: r, Ticks: (r.Queued ?? DateTimeOffset.MinValue).UtcTicks))
+                .Where(x => after is not { } c || x.Ticks < c.Item1 || (x.Ticks == c.Item1 && string.CompareOrdinal(x.Run.Id, c.Item2) < 0))
+                .OrderByDescending(x => x.Ticks)
+                .ThenByDescending(x => x.Run.Id, StringComparer.Ordinal)
+                .Take(query.Limit + 1)
+                .Select(x => x.Run)];
+        }
+        var more = page.Count > query.Limit;
+        if (more)
+            page.RemoveAt(page.Count - 1);
+        return Task.FromResult(new TaskRunPage(page, more ? RunCursor.Encode(page[^1]) : null));
+    }
+
+    /// <inheritdoc />
+    public Task<TaskStatus> GetTaskAsync(string name, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult(Status(name));
+    }
+
+    /// <inheritdoc />
+    public Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            _tasks[name] = Status(name) with { Enabled = enabled };
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult(_claims.Add(runId));
+    }
+
+    private TaskStatus Status(string name) => _tasks.GetValueOrDefault(name) ?? new TaskStatus { Name = name };
+}

@@ -1,0 +1,247 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using TaskBus.Contracts;
+
+namespace TaskBus.Storage;
+
+/// <summary>
+/// The store shared by every worker, in PostgreSQL. <see cref="InitializeAsync"/> creates or upgrades
+/// its tables under an advisory lock, so workers starting together do not race; nothing is manual.
+/// </summary>
+public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
+{
+    private const long SchemaLock = 0x7461736b627573; // "taskbus"
+
+    // Each entry upgrades the schema by one version; applied in order, once, at start.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE taskbus_runs (
+            id text PRIMARY KEY,
+            task text NOT NULL,
+            state text NOT NULL,
+            state_rank int NOT NULL,
+            priority text NOT NULL,
+            params jsonb,
+            queued timestamptz NOT NULL,
+            start timestamptz,
+            "end" timestamptz,
+            duration_ms double precision,
+            from_run_id text NOT NULL DEFAULT '',
+            root_run_id text NOT NULL DEFAULT '',
+            retry_attempt int NOT NULL DEFAULT 0,
+            rate_limit_attempt int NOT NULL DEFAULT 0,
+            error text,
+            worker text NOT NULL DEFAULT '');
+        CREATE INDEX taskbus_runs_queued ON taskbus_runs (queued DESC, id DESC);
+        CREATE INDEX taskbus_runs_task_queued ON taskbus_runs (task, queued DESC, id DESC);
+        CREATE TABLE taskbus_tasks (
+            name text PRIMARY KEY,
+            enabled boolean NOT NULL DEFAULT true,
+            last_run_end timestamptz,
+            last_run_duration_ms double precision,
+            last_run_state text);
+        CREATE TABLE taskbus_claims (
+            id text PRIMARY KEY,
+            claimed timestamptz NOT NULL DEFAULT now());
+        """,
+    ];
+
+    private const string UpsertRun = """
+        INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
+            priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
+            "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
+            root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
+            rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker
+        WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
+        """;
+
+    private const string UpsertLastRun = """
+        INSERT INTO taskbus_tasks AS t (name, last_run_end, last_run_duration_ms, last_run_state) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (name) DO UPDATE SET last_run_end = excluded.last_run_end,
+            last_run_duration_ms = excluded.last_run_duration_ms, last_run_state = excluded.last_run_state
+        WHERE t.last_run_end IS NULL OR excluded.last_run_end >= t.last_run_end
+        """;
+
+    private const string RunColumns = """
+        id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>Creates the store over an Npgsql connection string.</summary>
+    public PostgresTaskStore(string connectionString) => _dataSource = NpgsqlDataSource.Create(connectionString);
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Execute(connection, "SELECT pg_advisory_xact_lock($1)", cancellationToken, SchemaLock);
+        await Execute(connection, "CREATE TABLE IF NOT EXISTS taskbus_schema (version int NOT NULL)", cancellationToken);
+        await using (var read = new NpgsqlCommand("SELECT max(version) FROM taskbus_schema", connection))
+        {
+            var current = await read.ExecuteScalarAsync(cancellationToken) is int version ? version : 0;
+            for (var next = current; next < Migrations.Length; next++)
+            {
+                await Execute(connection, Migrations[next], cancellationToken);
+                await Execute(connection, "INSERT INTO taskbus_schema (version) VALUES ($1)", cancellationToken, next + 1);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertRunsAsync(IReadOnlyList<TaskRunEvent> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if (runs.Count == 0)
+            return;
+        await using var batch = _dataSource.CreateBatch();
+        foreach (var run in runs)
+        {
+            var upsert = new NpgsqlBatchCommand(UpsertRun);
+            upsert.Parameters.Add(new() { Value = run.Id });
+            upsert.Parameters.Add(new() { Value = run.Task });
+            upsert.Parameters.Add(new() { Value = run.State.ToWire() });
+            upsert.Parameters.Add(new() { Value = RunCursor.Rank(run).Item3 });
+            upsert.Parameters.Add(new() { Value = run.Priority.ToWire() });
+            upsert.Parameters.Add(new() { Value = (object?)run.Params?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+            upsert.Parameters.Add(new() { Value = run.Queued ?? throw new ArgumentException($"run {run.Id} was never queued", nameof(runs)) });
+            upsert.Parameters.Add(Nullable(run.Start, NpgsqlDbType.TimestampTz));
+            upsert.Parameters.Add(Nullable(run.End, NpgsqlDbType.TimestampTz));
+            upsert.Parameters.Add(Nullable(run.DurationMs, NpgsqlDbType.Double));
+            upsert.Parameters.Add(new() { Value = run.FromRunId });
+            upsert.Parameters.Add(new() { Value = run.RootRunId });
+            upsert.Parameters.Add(new() { Value = run.RetryAttempt });
+            upsert.Parameters.Add(new() { Value = run.RateLimitAttempt });
+            upsert.Parameters.Add(Nullable(run.Error, NpgsqlDbType.Text));
+            upsert.Parameters.Add(new() { Value = run.Worker });
+            batch.BatchCommands.Add(upsert);
+            if (run.State.IsFinished())
+            {
+                var last = new NpgsqlBatchCommand(UpsertLastRun);
+                last.Parameters.Add(new() { Value = run.Task });
+                last.Parameters.Add(Nullable(run.End, NpgsqlDbType.TimestampTz));
+                last.Parameters.Add(Nullable(run.DurationMs, NpgsqlDbType.Double));
+                last.Parameters.Add(new() { Value = run.State.ToWire() });
+                batch.BatchCommands.Add(last);
+            }
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {RunColumns} FROM taskbus_runs WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var after = query.Cursor is null ? ((long, string)?)null : RunCursor.Decode(query.Cursor);
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {RunColumns} FROM taskbus_runs
+            WHERE ($1::text IS NULL OR task = $1) AND ($2::text IS NULL OR state = $2)
+              AND ($3::timestamptz IS NULL OR queued >= $3) AND ($4::timestamptz IS NULL OR queued < $4)
+              AND ($5::timestamptz IS NULL OR (queued, id) < ($5, $6))
+            ORDER BY queued DESC, id DESC
+            LIMIT $7
+            """);
+        command.Parameters.Add(Nullable(query.Task, NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(query.State?.ToWire(), NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(query.From, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Nullable(query.To, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Nullable(after is { } c ? new DateTimeOffset(c.Item1, TimeSpan.Zero) : null, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(new() { Value = after?.Item2 ?? "", NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = query.Limit + 1 });
+        var page = new List<TaskRunEvent>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                page.Add(ReadRun(reader));
+        }
+        var more = page.Count > query.Limit;
+        if (more)
+            page.RemoveAt(page.Count - 1);
+        return new TaskRunPage(page, more ? RunCursor.Encode(page[^1]) : null);
+    }
+
+    /// <inheritdoc />
+    public async Task<TaskStatus> GetTaskAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT enabled, last_run_end, last_run_duration_ms, last_run_state FROM taskbus_tasks WHERE name = $1");
+        command.Parameters.Add(new() { Value = name });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return new TaskStatus { Name = name };
+        return new TaskStatus
+        {
+            Name = name,
+            Enabled = reader.GetBoolean(0),
+            LastRunEnd = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+            LastRunDurationMs = reader.IsDBNull(2) ? null : reader.GetDouble(2),
+            LastRunState = reader.IsDBNull(3) ? null : TaskStateExtensions.ParseState(reader.GetString(3)),
+        };
+    }
+
+    /// <inheritdoc />
+    public async Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "INSERT INTO taskbus_tasks (name, enabled) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled");
+        command.Parameters.Add(new() { Value = name });
+        command.Parameters.Add(new() { Value = enabled });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("INSERT INTO taskbus_claims (id) VALUES ($1) ON CONFLICT DO NOTHING");
+        command.Parameters.Add(new() { Value = runId });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static TaskRunEvent ReadRun(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Task = reader.GetString(1),
+        State = TaskStateExtensions.ParseState(reader.GetString(2)),
+        Priority = TaskStateExtensions.ParsePriority(reader.GetString(3)),
+        Params = reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(),
+        Queued = reader.GetFieldValue<DateTimeOffset>(5),
+        Start = reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        End = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        DurationMs = reader.IsDBNull(8) ? null : reader.GetDouble(8),
+        FromRunId = reader.GetString(9),
+        RootRunId = reader.GetString(10),
+        RetryAttempt = reader.GetInt32(11),
+        RateLimitAttempt = reader.GetInt32(12),
+        Error = reader.IsDBNull(13) ? null : reader.GetString(13),
+        Worker = reader.GetString(14),
+    };
+
+    private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in parameters)
+            command.Parameters.Add(new() { Value = value });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TaskBus.Contracts;
+
+namespace TaskBus.Storage;
+
+/// <summary>
+/// Writes every state change this process makes to the store, off the hot path and in batches;
+/// runs of tasks tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A batch that
+/// fails is tried again, a few times, before it is logged and dropped.
+/// </summary>
+public sealed partial class TaskStoreWriter : IHostedService
+{
+    /// <summary>Runs of tasks with this tag are not stored.</summary>
+    public const string SkipTag = "skip_db";
+
+    private const int MaxBatch = 500;
+    private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ITaskStore _store;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly List<(long Upto, TaskCompletionSource Done)> _flushes = [];
+    private long _enqueued;
+    private long _written;
+    private Task? _loop;
+
+    /// <summary>Creates the writer and subscribes it to the manager's state changes.</summary>
+    public TaskStoreWriter(TaskManager manager, ITaskStore store, ILogger<TaskStoreWriter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        _store = store;
+        _logger = logger;
+        manager.Dispatcher.AddSink(run =>
+        {
+            if (run.State == TaskState.Init || (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag)))
+                return;
+            Interlocked.Increment(ref _enqueued);
+            _pending.Writer.TryWrite(run);
+        });
+    }
+
+    /// <summary>Completes once every change made before the call is written (or given up on).</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var upto = Interlocked.Read(ref _enqueued);
+            if (Interlocked.Read(ref _written) >= upto)
+                return Task.CompletedTask;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _flushes.Add((upto, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _pending.Writer.TryComplete();
+        if (_loop is not null)
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<TaskRunEvent>(MaxBatch);
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
+                batch.Add(run.ToEvent(TaskManager.WorkerName));
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _store.UpsertRunsAsync(batch, CancellationToken.None);
+                    break;
+                }
+                catch (Exception ex) when (attempt < 5)
+                {
+                    LogWriteRetry(_logger, ex, batch.Count, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                }
+                catch (Exception ex)
+                {
+                    LogWriteFailed(_logger, ex, batch.Count);
+                    break;
+                }
+            }
+            Written(batch.Count);
+            batch.Clear();
+        }
+    }
+
+    private void Written(int count)
+    {
+        lock (_lock)
+        {
+            var written = Interlocked.Add(ref _written, count);
+            foreach (var flush in _flushes.Where(f => f.Upto <= written).ToList())
+            {
+                flush.Done.TrySetResult();
+                _flushes.Remove(flush);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Warning, Message = "Storing {Count} run changes failed (attempt {Attempt}); trying again")]
+    private static partial void LogWriteRetry(ILogger logger, Exception exception, int count, int attempt);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Error, Message = "Storing {Count} run changes failed; they are not in the history")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+}
