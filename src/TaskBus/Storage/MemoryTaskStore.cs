@@ -7,7 +7,7 @@ public sealed class MemoryTaskStore : ITaskStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskRunEvent> _runs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TaskStatus> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StoredTask> _tasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
@@ -69,7 +69,7 @@ public sealed class MemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
-    public Task<TaskStatus> GetTaskAsync(string name, CancellationToken cancellationToken)
+    public Task<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
     {
         lock (_lock)
             return Task.FromResult(Status(name));
@@ -90,5 +90,5 @@ public sealed class MemoryTaskStore : ITaskStore
             return Task.FromResult(_claims.Add(runId));
     }
 
-    private TaskStatus Status(string name) => _tasks.GetValueOrDefault(name) ?? new TaskStatus { Name = name };
+    private StoredTask Status(string name) => _tasks.GetValueOrDefault(name) ?? new StoredTask { Name = name };
 }

@@ -177,15 +177,15 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<TaskStatus> GetTaskAsync(string name, CancellationToken cancellationToken)
+    public async Task<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(
             "SELECT enabled, last_run_end, last_run_duration_ms, last_run_state FROM taskbus_tasks WHERE name = $1");
         command.Parameters.Add(new() { Value = name });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
-            return new TaskStatus { Name = name };
-        return new TaskStatus
+            return new StoredTask { Name = name };
+        return new StoredTask
         {
             Name = name,
             Enabled = reader.GetBoolean(0),

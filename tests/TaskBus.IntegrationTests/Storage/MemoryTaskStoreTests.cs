@@ -1,0 +1,8 @@
+using TaskBus.Storage;
+
+namespace TaskBus.IntegrationTests.Storage;
+
+public sealed class MemoryTaskStoreTests : TaskStoreContract
+{
+    protected override Task<ITaskStore> CreateStoreAsync() => Task.FromResult<ITaskStore>(new MemoryTaskStore());
+}

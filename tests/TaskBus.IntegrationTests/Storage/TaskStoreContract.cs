@@ -1,0 +1,168 @@
+using System.Text.Json;
+using TaskBus.Contracts;
+using TaskBus.Storage;
+
+namespace TaskBus.IntegrationTests.Storage;
+
+/// <summary>What every <see cref="ITaskStore"/> must do; each provider runs it against its own store.</summary>
+public abstract class TaskStoreContract : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 21, 0, 0, TimeSpan.Zero);
+
+    protected ITaskStore Store { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Store = await CreateStoreAsync();
+        await Store.InitializeAsync(CancellationToken.None);
+    }
+
+    public virtual Task DisposeAsync() => Store is IAsyncDisposable disposable ? disposable.DisposeAsync().AsTask() : Task.CompletedTask;
+
+    protected abstract Task<ITaskStore> CreateStoreAsync();
+
+    [Fact]
+    public async Task UpsertRuns_ThenGetRun_RoundTripsEveryField()
+    {
+        var run = Run("dummy", TaskState.Failure, T0) with
+        {
+            Priority = TaskPriority.High,
+            Params = JsonDocument.Parse("""{"sleep":0.1,"error":true,"abort":false}""").RootElement,
+            Start = T0.AddSeconds(1),
+            End = T0.AddSeconds(2),
+            DurationMs = 1000.25,
+            FromRunId = "parent",
+            RootRunId = "root",
+            RetryAttempt = 2,
+            RateLimitAttempt = 1,
+            Error = "InvalidOperationException: dummy error",
+            Worker = "host-1",
+        };
+
+        await Store.UpsertRunsAsync([run], CancellationToken.None);
+        var stored = await Store.GetRunAsync(run.Id, CancellationToken.None);
+
+        Assert.NotNull(stored);
+        Assert.Equal(run with { Params = null }, stored with { Params = null });
+        Assert.Equal(0.1, stored.Params!.Value.GetProperty("sleep").GetDouble());
+        Assert.True(stored.Params.Value.GetProperty("error").GetBoolean());
+        Assert.Null(await Store.GetRunAsync("nosuch", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UpsertRuns_EveryStateChange_KeepsTheLatest_AndALateOlderChangeIsIgnored()
+    {
+        var queued = Run("add", TaskState.Queued, T0);
+        var running = queued with { State = TaskState.Running, Start = T0.AddSeconds(1) };
+        var success = running with { State = TaskState.Success, End = T0.AddSeconds(2), DurationMs = 1000 };
+
+        await Store.UpsertRunsAsync([queued], CancellationToken.None);
+        Assert.Equal(TaskState.Queued, (await Store.GetRunAsync(queued.Id, CancellationToken.None))!.State);
+        await Store.UpsertRunsAsync([running], CancellationToken.None);
+        Assert.Null((await Store.GetRunAsync(queued.Id, CancellationToken.None))!.End);
+        await Store.UpsertRunsAsync([success, queued], CancellationToken.None);
+
+        var stored = await Store.GetRunAsync(queued.Id, CancellationToken.None);
+        Assert.Equal(TaskState.Success, stored!.State);
+        Assert.Equal(T0.AddSeconds(2), stored.End);
+    }
+
+    [Fact]
+    public async Task UpsertRuns_ARetry_StartsANewRoundOfTheSameRun()
+    {
+        var failed = Run("retryable", TaskState.Failure, T0) with { End = T0.AddSeconds(1) };
+        var retried = Run("retryable", TaskState.Queued, T0.AddSeconds(2)) with { Id = failed.Id, RetryAttempt = 1 };
+
+        await Store.UpsertRunsAsync([failed, retried], CancellationToken.None);
+
+        var stored = await Store.GetRunAsync(failed.Id, CancellationToken.None);
+        Assert.Equal((TaskState.Queued, 1), (stored!.State, stored.RetryAttempt));
+    }
+
+    [Fact]
+    public async Task FinishedRuns_SetTheTasksLastRun_NewestEndWins()
+    {
+        Assert.Equal(new StoredTask { Name = "dummy" }, await Store.GetTaskAsync("dummy", CancellationToken.None));
+        var newer = Run("dummy", TaskState.Success, T0) with { End = T0.AddSeconds(10), DurationMs = 5 };
+        var older = Run("dummy", TaskState.Failure, T0) with { End = T0.AddSeconds(3), DurationMs = 7 };
+
+        await Store.UpsertRunsAsync([newer, older], CancellationToken.None);
+
+        var task = await Store.GetTaskAsync("dummy", CancellationToken.None);
+        Assert.Equal((T0.AddSeconds(10), 5.0, TaskState.Success), (task.LastRunEnd, task.LastRunDurationMs, task.LastRunState));
+        Assert.True(task.Enabled);
+    }
+
+    [Fact]
+    public async Task SetEnabled_IsKeptPerTask()
+    {
+        await Store.SetEnabledAsync("add", false, CancellationToken.None);
+
+        Assert.False((await Store.GetTaskAsync("add", CancellationToken.None)).Enabled);
+        Assert.True((await Store.GetTaskAsync("dummy", CancellationToken.None)).Enabled);
+        await Store.SetEnabledAsync("add", true, CancellationToken.None);
+        Assert.True((await Store.GetTaskAsync("add", CancellationToken.None)).Enabled);
+    }
+
+    [Fact]
+    public async Task QueryRuns_NewestFirst_FilteredAndPagedByCursor()
+    {
+        var runs = Enumerable.Range(0, 7)
+            .Select(i => Run(i % 2 == 0 ? "add" : "dummy", i % 3 == 0 ? TaskState.Failure : TaskState.Success, T0.AddMinutes(i)))
+            .ToList();
+        await Store.UpsertRunsAsync(runs, CancellationToken.None);
+
+        var all = await Store.QueryRunsAsync(new TaskRunQuery { Limit = 100 }, CancellationToken.None);
+        Assert.Equal(runs.Select(r => r.Id).Reverse(), all.Runs.Select(r => r.Id));
+        Assert.Null(all.Next);
+
+        var adds = await Store.QueryRunsAsync(new TaskRunQuery { Task = "add" }, CancellationToken.None);
+        Assert.Equal([6, 4, 2, 0], adds.Runs.Select(r => runs.IndexOf(runs.Single(x => x.Id == r.Id))));
+        var failures = await Store.QueryRunsAsync(new TaskRunQuery { State = TaskState.Failure }, CancellationToken.None);
+        Assert.Equal([6, 3, 0], failures.Runs.Select(r => runs.FindIndex(x => x.Id == r.Id)));
+        var window = await Store.QueryRunsAsync(new TaskRunQuery { From = T0.AddMinutes(2), To = T0.AddMinutes(5) }, CancellationToken.None);
+        Assert.Equal([4, 3, 2], window.Runs.Select(r => runs.FindIndex(x => x.Id == r.Id)));
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await Store.QueryRunsAsync(new TaskRunQuery { Limit = 2, Cursor = cursor }, CancellationToken.None);
+            Assert.InRange(page.Runs.Count, 1, 2);
+            seen.AddRange(page.Runs.Select(r => r.Id));
+            cursor = page.Next;
+            pages++;
+        }
+        while (cursor is not null);
+        Assert.Equal(4, pages);
+        Assert.Equal(all.Runs.Select(r => r.Id), seen);
+    }
+
+    [Fact]
+    public async Task TryClaim_TheFirstCallerOnly()
+    {
+        Assert.True(await Store.TryClaimAsync("tick-1", CancellationToken.None));
+        Assert.False(await Store.TryClaimAsync("tick-1", CancellationToken.None));
+        Assert.True(await Store.TryClaimAsync("tick-2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Initialize_AgainAndConcurrently_IsHarmless()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Store.InitializeAsync(CancellationToken.None)));
+
+        await Store.UpsertRunsAsync([Run("add", TaskState.Queued, T0)], CancellationToken.None);
+        Assert.Single((await Store.QueryRunsAsync(new TaskRunQuery(), CancellationToken.None)).Runs);
+    }
+
+    private static TaskRunEvent Run(string task, TaskState state, DateTimeOffset queued) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"),
+        Task = task,
+        State = state,
+        Queued = queued,
+        Params = JsonDocument.Parse("{}").RootElement,
+        Worker = "test",
+    };
+}

@@ -1,0 +1,43 @@
+using Npgsql;
+
+namespace TaskBus.IntegrationTests.Support;
+
+/// <summary>
+/// A fresh database on the real PostgreSQL for one test class, dropped afterwards. Never optional:
+/// if the server cannot be reached the fixture throws and the tests fail with that message.
+/// </summary>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    private readonly string _server = Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString")
+        ?? "Host=localhost;Username=taskbus;Password=taskbus;Database=taskbus";
+
+    private readonly string _database = $"taskbus_test_{Guid.NewGuid():N}";
+
+    /// <summary>The connection string of this fixture's own database.</summary>
+    public string ConnectionString => new NpgsqlConnectionStringBuilder(_server) { Database = _database, Pooling = false }.ConnectionString;
+
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(_server);
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL is not reachable with '{_server}': {ex.Message}. Start it with scripts/start-postgres.sh (the test command in README does).", ex);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(_server);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
