@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using TaskBus;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
+using TaskBus.Storage;
 using TaskBus.Worker;
 
 string[] configArgs, commandArgs;
@@ -24,8 +25,14 @@ root.SetAction((_, ct) => ServeAsync());
 
 var tagsOption = new Option<string[]>("--tags", "-t") { Description = "Only tasks with any of these tags." };
 var ls = new Command("ls", "List the tasks.") { tagsOption };
-ls.SetAction(result => List(result.GetValue(tagsOption) ?? []));
+ls.SetAction((result, ct) => ListAsync(result.GetValue(tagsOption) ?? [], ct));
 root.Subcommands.Add(ls);
+
+var enableTask = new Argument<string>("task") { Description = "The task name." };
+var disableOption = new Option<bool>("--disable") { Description = "Disable instead of enable." };
+var enable = new Command("enable", "Enable (or --disable) a task for every worker sharing the store.") { enableTask, disableOption };
+enable.SetAction((result, ct) => EnableAsync(result.GetRequiredValue(enableTask), !result.GetValue(disableOption), ct));
+root.Subcommands.Add(enable);
 
 var taskArgument = new Argument<string>("task") { Description = "The task name." };
 var paramsOption = new Option<string?>("--params") { Description = "Params as a JSON object." };
@@ -55,25 +62,47 @@ async Task<int> ServeAsync()
     return 0;
 }
 
-int List(string[] tags)
+async Task<int> ListAsync(string[] tags, CancellationToken cancellationToken)
 {
     if (BuildOffline() is not { } host)
         return CommandLineHost.BadInput;
     using (host)
     {
-        var registry = host.Services.GetRequiredService<TaskRegistry>();
-        var rows = registry
-            .Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains))
-            .Select(t => new[]
-            {
-                t.Name, "true", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
+        var registry = host.Services.GetRequiredService<TaskManager>().Registry;
+        var store = host.Services.GetRequiredService<ITaskStore>();
+        await store.InitializeAsync(cancellationToken);
+        var rows = new List<string[]>();
+        foreach (var t in registry.Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains)))
+        {
+            var enabled = (await store.GetTaskAsync(t.Name, cancellationToken)).Enabled;
+            rows.Add([
+                t.Name, enabled ? "true" : "false", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
                 string.Join(",", t.Tags.Order(StringComparer.Ordinal)), t.ShortDescription,
-            })
-            .ToList();
+            ]);
+        }
         string[] header = ["name", "enabled", "schedule", "timeout", "priority", "tags", "description"];
         var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
         foreach (var row in rows.Prepend(header))
             Console.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        return 0;
+    }
+}
+
+async Task<int> EnableAsync(string taskName, bool enabled, CancellationToken cancellationToken)
+{
+    if (BuildOffline() is not { } host)
+        return CommandLineHost.BadInput;
+    using (host)
+    {
+        if (!host.Services.GetRequiredService<TaskRegistry>().Contains(taskName))
+        {
+            Console.Error.WriteLine($"Error: Task {taskName} not found");
+            return 1;
+        }
+        var store = host.Services.GetRequiredService<ITaskStore>();
+        await store.InitializeAsync(cancellationToken);
+        await store.SetEnabledAsync(taskName, enabled, cancellationToken);
+        Console.WriteLine($"Task {taskName} {(enabled ? "enabled" : "disabled")}");
         return 0;
     }
 }

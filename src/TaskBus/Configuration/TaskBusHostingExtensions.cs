@@ -132,8 +132,8 @@ public static class TaskBusHostingExtensions
             if (options.Store.Provider == "PostgreSQL")
             {
                 // One clustered schedule shared by every scheduling worker: each tick fires on one node,
-                // and a node that stops checking in has its triggers taken over within seconds.
-                q.ConfigureScheduler(s => s.InstanceId = "AUTO");
+                // and a node that stops checking in has its triggers taken over within seconds. Clustering
+                // gives each node its own generated instance id.
                 q.UsePersistentStore(store =>
                 {
                     store.UsePostgres(options.Store.ConnectionString);

@@ -45,6 +45,12 @@ public sealed class TaskBusOptions
     /// </summary>
     public TimeSpan SchedulerCheckinInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Schedules that replace the ones declared on tasks, by task name: an interval (<c>00:00:01</c>, as
+    /// <c>[Every]</c>), a 5-field crontab (<c>0 8 * * *</c>), or <c>off</c>. Defaults to none.
+    /// </summary>
+    public Dictionary<string, string> Schedules { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Store settings.</summary>
     public TaskStoreOptions Store { get; set; } = new();
 

@@ -27,6 +27,17 @@ internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
             failures.Add($"TaskBus:StartTimeout: {options.StartTimeout} is not positive.");
         if (options.SchedulerCheckinInterval <= TimeSpan.Zero)
             failures.Add($"TaskBus:SchedulerCheckinInterval: {options.SchedulerCheckinInterval} is not positive.");
+        foreach (var (task, schedule) in options.Schedules)
+        {
+            try
+            {
+                Scheduling.TaskSchedule.Parse(schedule);
+            }
+            catch (ArgumentException ex)
+            {
+                failures.Add($"TaskBus:Schedules:{task}: {ex.Message}");
+            }
+        }
         if (options.Store.Provider is not ("Memory" or "PostgreSQL"))
             failures.Add($"TaskBus:Store:Provider: '{options.Store.Provider}' is not Memory or PostgreSQL.");
         if (options.Store.Provider == "PostgreSQL" && string.IsNullOrWhiteSpace(options.Store.ConnectionString))

@@ -31,6 +31,11 @@ public class TaskManager : IAsyncDisposable
         Loggers = loggers ?? NullLoggerFactory.Instance;
         Logger = Loggers.CreateLogger(GetType());
         Dispatcher = new TaskRunDispatcher(Loggers.CreateLogger<TaskRunDispatcher>());
+        foreach (var (name, schedule) in Options.Schedules)
+        {
+            if (Registry.TryGet(name, out var task))
+                Registry.Replace(task.WithSchedule(Scheduling.TaskSchedule.Parse(schedule)));
+        }
         _asyncDispatcher = new AsyncTaskRunDispatcher(Loggers.CreateLogger<AsyncTaskRunDispatcher>());
     }
 

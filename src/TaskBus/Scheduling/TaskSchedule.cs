@@ -9,6 +9,23 @@ public abstract record TaskSchedule
     /// <summary>Up to this much random delay before each run is queued (aio-fluid's <c>randomize</c>). Defaults to none.</summary>
     public TimeSpan Randomize { get; init; }
 
+    /// <summary>
+    /// Reads a schedule written in configuration: an interval (<c>00:00:01</c>), a 5-field crontab, or
+    /// <c>off</c> (null). Throws <see cref="ArgumentException"/> for anything else.
+    /// </summary>
+    public static TaskSchedule? Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var value = text.Trim();
+        if (value.Equals("off", StringComparison.OrdinalIgnoreCase))
+            return null;
+        if (value.Contains(' ', StringComparison.Ordinal))
+            return CronSchedule.Parse(value);
+        return TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero
+            ? new EverySchedule(interval)
+            : throw new ArgumentException($"'{text}' is not an interval (00:00:05), a 5-field crontab or off.", nameof(text));
+    }
+
     /// <summary>The random delay before one run is queued, given a uniform draw in [0, 1).</summary>
     public TimeSpan DelayBeforeQueue(double draw) => Randomize * draw;
 

@@ -7,6 +7,7 @@ namespace TaskBus.Scheduling;
 internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFactory schedulers) : IHostedService
 {
     private const string Group = "taskbus";
+    private const string SignatureKey = "schedule";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -14,11 +15,25 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
         var now = manager.Time.GetUtcNow();
         foreach (var task in manager.Registry)
         {
+            var key = new JobKey(task.Name, Group);
             if (task.Schedule is null || task.Invoker is null)
+            {
+                await scheduler.DeleteJob(key, cancellationToken);
                 continue;
+            }
+            // With a shared (clustered) store the job may already be scheduled by another worker: keep its
+            // trigger, and so its next fire time and misfires, unless the schedule itself changed.
+            var signature = $"{task.Schedule} {task.Schedule.Misfire}";
+            if (await scheduler.GetJobDetail(key, cancellationToken) is { } existing
+                && existing.JobDataMap.GetString(SignatureKey) == signature
+                && await scheduler.GetTrigger(new TriggerKey(task.Name, Group), cancellationToken) is not null)
+            {
+                continue;
+            }
             var job = JobBuilder.Create<ScheduledTaskJob>()
-                .WithIdentity(task.Name, Group)
+                .WithIdentity(key)
                 .UsingJobData(ScheduledTaskJob.TaskKey, task.Name)
+                .UsingJobData(SignatureKey, signature)
                 .Build();
             var trigger = Trigger(task.Name, task.Schedule, now);
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);

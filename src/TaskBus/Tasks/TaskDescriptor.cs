@@ -63,7 +63,7 @@ public sealed class TaskDescriptor
     public IReadOnlySet<string> Tags { get; }
 
     /// <summary>When the task is queued periodically, or null.</summary>
-    public TaskSchedule? Schedule { get; private init; }
+    public TaskSchedule? Schedule { get; private set; }
 
     /// <summary>Retry policy for failures, or null for none.</summary>
     public RetryPolicy? Retry { get; private init; }
@@ -157,6 +157,14 @@ public sealed class TaskDescriptor
         {
             throw new TaskParamsException($"invalid params for task '{Name}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>A copy of this task with another schedule (or none).</summary>
+    public TaskDescriptor WithSchedule(TaskSchedule? schedule)
+    {
+        var copy = (TaskDescriptor)MemberwiseClone();
+        copy.Schedule = schedule;
+        return copy;
     }
 
     /// <inheritdoc />

@@ -30,6 +30,16 @@ public sealed class TaskRegistry : IReadOnlyCollection<TaskDescriptor>
         _byParams.Add(task.ParamsType, task);
     }
 
+    /// <summary>Replaces a registered task by a changed copy of it (same name and parameters type).</summary>
+    public void Replace(TaskDescriptor task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (!_byName.TryGetValue(task.Name, out var existing) || existing.ParamsType != task.ParamsType)
+            throw new InvalidOperationException($"Task {task.Name} is not registered with {task.ParamsType.FullName}.");
+        _byName[task.Name] = task;
+        _byParams[task.ParamsType] = task;
+    }
+
     /// <summary>The task of that name; throws <see cref="UnknownTaskException"/> if none.</summary>
     public TaskDescriptor Get(string name) =>
         _byName.TryGetValue(name, out var task) ? task : throw new UnknownTaskException(name);

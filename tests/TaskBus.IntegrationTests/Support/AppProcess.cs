@@ -20,6 +20,9 @@ public sealed class AppProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>The process id: the <c>pid</c> in a <c>host-pid</c> worker name.</summary>
+    public int Pid => _process.Id;
+
     public string Output
     {
         get
@@ -88,6 +91,13 @@ public sealed class AppProcess : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await _process.WaitForExitAsync(timeout.Token);
         return _process.ExitCode;
+    }
+
+    /// <summary>Kills the process with SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
     }
 
     /// <summary>Sends SIGTERM, as a service manager would, and waits for the exit code.</summary>

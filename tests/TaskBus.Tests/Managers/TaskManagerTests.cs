@@ -3,6 +3,8 @@ using MassTransit.Testing;
 using Microsoft.Extensions.Time.Testing;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using TaskBus.Storage;
 using TaskBus.Tests.Support;
 
 namespace TaskBus.Tests.Managers;
@@ -180,5 +182,39 @@ public sealed class TaskManagerTests : IAsyncLifetime
         Assert.Equal(1, status.Running["dummy"]);
         _services.Consumer.CancelRunning();
         await _recorder.WaitForFinal(run.Id);
+    }
+
+    [Fact]
+    public async Task DisabledTask_QueuedWithHighPriority_EndsAbortedWithoutRunning_AndKeepsItsParams()
+    {
+        var store = _services.Provider.GetRequiredService<ITaskStore>();
+        await store.SetEnabledAsync("add", false, CancellationToken.None);
+
+        var run = await _services.Manager.QueueAsync("add", new Add { A = 1, B = 2 }, TaskPriority.High);
+        var final = await _recorder.WaitForFinal(run.Id);
+
+        Assert.Equal(TaskState.Aborted, final.State);
+        Assert.NotNull(final.End);
+        Assert.Equal(new Add { A = 1, B = 2 }, final.Params);
+        Assert.Equal(TaskPriority.High, final.Priority);
+        Assert.Equal("task add is disabled", final.Error);
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Aborted], _recorder.StatesOf(run.Id));
+    }
+
+    [Fact]
+    public async Task FinishedRuns_AreWrittenToTheStore_ExceptSkipDbTasks()
+    {
+        var add = await _services.Manager.QueueAndWaitAsync("add", new Add { A = 1, B = 2 }, TimeSpan.FromSeconds(30));
+        var ping = await _services.Manager.QueueAndWaitAsync("ping", null, TimeSpan.FromSeconds(30));
+        await _recorder.WaitForFinal(add.Id);
+        await _recorder.WaitForFinal(ping.Id);
+        await _services.Provider.GetRequiredService<TaskStoreWriter>().FlushAsync();
+
+        var store = _services.Provider.GetRequiredService<ITaskStore>();
+        var stored = await store.GetRunAsync(add.Id, CancellationToken.None);
+        Assert.Equal(TaskState.Success, stored?.State);
+        Assert.Equal(3, stored!.Params!.Value.GetProperty("a").GetDouble() + stored.Params.Value.GetProperty("b").GetDouble());
+        Assert.Null(await store.GetRunAsync(ping.Id, CancellationToken.None));
+        Assert.Equal(TaskState.Success, (await store.GetTaskAsync("add", CancellationToken.None)).LastRunState);
     }
 }
