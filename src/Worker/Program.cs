@@ -45,13 +45,11 @@ return await root.Parse(commandArgs).InvokeAsync();
 
 async Task<int> ServeAsync()
 {
-    var host = CommandLineHost.TryBuild(() =>
+    var host = CommandLineHost.TryBuild(() => WorkerHost.Build(configArgs, serveHttp: true, services: services =>
     {
-        var builder = WorkerHost.CreateBuilder(configArgs);
-        builder.Services.AddSingleton<RunLogger>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RunLogger>());
-        return builder.Build();
-    });
+        services.AddSingleton<RunLogger>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunLogger>());
+    }));
     if (host is null)
         return CommandLineHost.BadInput;
     if (await CommandLineHost.TryStartAsync(host) is { } failed)
@@ -139,9 +137,9 @@ async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> f
 }
 
 // A host for commands that neither consume nor schedule: nothing is started.
-IHost? BuildOffline() => CommandLineHost.TryBuild(() => WorkerHost.CreateBuilder(configArgs, o =>
+IHost? BuildOffline() => CommandLineHost.TryBuild(() => WorkerHost.Build(configArgs, serveHttp: false, o =>
 {
     o.ConsumeTasks = false;
     o.ScheduleTasks = false;
     o.PublishEvents = false;
-}).Build());
+}));

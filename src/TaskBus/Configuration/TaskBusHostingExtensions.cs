@@ -8,6 +8,7 @@ using Quartz;
 using TaskBus.Contracts;
 using TaskBus.Events;
 using TaskBus.Execution;
+using TaskBus.Http;
 using TaskBus.Scheduling;
 using TaskBus.Storage;
 
@@ -109,6 +110,11 @@ public static class TaskBusHostingExtensions
 
         services.AddSingleton<TaskStoreWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
+        if (options.ConsumeTasks)
+            services.AddHostedService<WorkerHeartbeat>();
+        services.AddSingleton<IQueueLength>(_ => options.Transport == TaskBusTransport.RabbitMQ
+            ? new RabbitMqQueueLength(new Uri(options.RabbitMQ.Url), options.QueueName)
+            : new UnknownQueueLength());
 
         if (options.ScheduleTasks)
             AddScheduler(services, options);

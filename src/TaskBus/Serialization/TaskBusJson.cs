@@ -17,7 +17,7 @@ public static class TaskBusJson
     };
 
     /// <summary>Writes timestamps as UTC ISO-8601 with milliseconds: <c>2026-11-27T21:00:00.000Z</c>.</summary>
-    private sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
+    internal sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     {
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             reader.GetDateTimeOffset();

@@ -33,4 +33,10 @@ public interface ITaskStore
     /// whose ids come from task and fire time, use it so that a tick fired twice runs once.
     /// </summary>
     Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>Records a worker's heartbeat.</summary>
+    Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken);
+
+    /// <summary>Workers whose last heartbeat is at or after <paramref name="since"/>.</summary>
+    Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }

@@ -9,6 +9,7 @@ public sealed class MemoryTaskStore : ITaskStore
     private readonly Dictionary<string, TaskRunEvent> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredTask> _tasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -88,6 +89,22 @@ public sealed class MemoryTaskStore : ITaskStore
     {
         lock (_lock)
             return Task.FromResult(_claims.Add(runId));
+    }
+
+    /// <inheritdoc />
+    public Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        lock (_lock)
+            _workers[worker.Id] = worker;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult<IReadOnlyList<WorkerStatus>>([.. _workers.Values.Where(w => w.LastHeartbeat >= since).OrderBy(w => w.Id, StringComparer.Ordinal)]);
     }
 
     private StoredTask Status(string name) => _tasks.GetValueOrDefault(name) ?? new StoredTask { Name = name };

@@ -46,6 +46,13 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             id text PRIMARY KEY,
             claimed timestamptz NOT NULL DEFAULT now());
         """,
+        """
+        CREATE TABLE taskbus_workers (
+            id text PRIMARY KEY,
+            host text NOT NULL,
+            running_tasks int NOT NULL,
+            last_heartbeat timestamptz NOT NULL);
+        """,
     ];
 
     private const string UpsertRun = """
@@ -211,6 +218,42 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         await using var command = _dataSource.CreateCommand("INSERT INTO taskbus_claims (id) VALUES ($1) ON CONFLICT DO NOTHING");
         command.Parameters.Add(new() { Value = runId });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO taskbus_workers (id, host, running_tasks, last_heartbeat) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (id) DO UPDATE SET host = excluded.host, running_tasks = excluded.running_tasks, last_heartbeat = excluded.last_heartbeat
+            """);
+        command.Parameters.Add(new() { Value = worker.Id });
+        command.Parameters.Add(new() { Value = worker.Host });
+        command.Parameters.Add(new() { Value = worker.RunningTasks });
+        command.Parameters.Add(new() { Value = worker.LastHeartbeat });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT id, host, running_tasks, last_heartbeat FROM taskbus_workers WHERE last_heartbeat >= $1 ORDER BY id");
+        command.Parameters.Add(new() { Value = since });
+        var workers = new List<WorkerStatus>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            workers.Add(new WorkerStatus
+            {
+                Id = reader.GetString(0),
+                Host = reader.GetString(1),
+                RunningTasks = reader.GetInt32(2),
+                LastHeartbeat = reader.GetFieldValue<DateTimeOffset>(3),
+            });
+        }
+        return workers;
     }
 
     /// <inheritdoc />

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using TaskBus.Contracts;
+using TaskBus.Serialization;
+using TaskBus.Storage;
+
+namespace TaskBus.Http;
+
+/// <summary>The HTTP API of aio-fluid's task app on ASP.NET Core minimal APIs.</summary>
+public static class TaskBusHttpExtensions
+{
+    /// <summary>Adds what the HTTP API needs: its JSON settings and an OpenAPI document.</summary>
+    public static IServiceCollection AddTaskBusHttp(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new TaskBusJson.UtcTimestampConverter()));
+        services.AddOpenApi();
+        return services;
+    }
+
+    /// <summary>Maps the task routes and the OpenAPI document (<c>/openapi/v1.json</c>).</summary>
+    public static IEndpointRouteBuilder MapTaskBus(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var api = endpoints.MapGroup("").WithTags("TaskBus");
+        api.MapGet("/tasks", ListTasksAsync).WithSummary("Task infos, optionally only those with any of the tags");
+        api.MapGet("/tasks/{name}", GetTaskAsync).WithSummary("One task info");
+        api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task");
+        api.MapPost("/tasks/{name}", QueueAsync).WithSummary("Queue a run; the body is its params");
+        api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers and queue length");
+        api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
+        api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
+        endpoints.MapOpenApi();
+        return endpoints;
+    }
+
+    private static async Task<Ok<TaskInfo[]>> ListTasksAsync(string[]? tags, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
+    {
+        var infos = new List<TaskInfo>();
+        foreach (var task in manager.Registry.Where(t => tags is not { Length: > 0 } || tags.Any(t.Tags.Contains)))
+            infos.Add(await InfoAsync(task, store, cancellationToken));
+        return TypedResults.Ok(infos.ToArray());
+    }
+
+    private static async Task<Results<Ok<TaskInfo>, NotFound<ApiError>>> GetTaskAsync(string name, TaskManager manager, ITaskStore store, CancellationToken cancellationToken) =>
+        manager.Registry.TryGet(name, out var task)
+            ? TypedResults.Ok(await InfoAsync(task, store, cancellationToken))
+            : NotFound(name);
+
+    private static async Task<Results<Ok<TaskInfo>, NotFound<ApiError>>> PatchTaskAsync(string name, TaskPatch patch, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
+    {
+        if (!manager.Registry.TryGet(name, out var task))
+            return NotFound(name);
+        if (patch.Enabled is { } enabled)
+            await store.SetEnabledAsync(name, enabled, cancellationToken);
+        return TypedResults.Ok(await InfoAsync(task, store, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<TaskRunEvent>, NotFound<ApiError>, UnprocessableEntity<ApiError>>> QueueAsync(
+        string name, HttpRequest request, string? priority, TaskManager manager, CancellationToken cancellationToken)
+    {
+        if (!manager.Registry.Contains(name))
+            return NotFound(name);
+        TaskRun run;
+        try
+        {
+            JsonElement? body = request.ContentLength is 0 || !request.HasJsonContentType()
+                ? null
+                : await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, cancellationToken: cancellationToken);
+            TaskPriority? runPriority = priority is null ? null : TaskStateExtensions.ParsePriority(priority);
+            run = manager.CreateTaskRun(name, body, priority: runPriority);
+        }
+        catch (Exception ex) when (ex is TaskParamsException or ArgumentException or JsonException)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        await manager.QueueAsync(run, cancellationToken);
+        return TypedResults.Ok(run.ToEvent(TaskManager.WorkerName));
+    }
+
+    private static async Task<Ok<TasksStatus>> StatusAsync(ITaskStore store, IQueueLength queue, TimeProvider time, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new TasksStatus
+        {
+            Workers = await store.GetWorkersAsync(time.GetUtcNow() - WorkerHeartbeat.Ttl, cancellationToken),
+            QueueLength = await queue.GetAsync(cancellationToken),
+        });
+
+    private static async Task<Results<Ok<TaskRunPage>, UnprocessableEntity<ApiError>>> HistoryAsync(
+        string? task, string? state, int? limit, string? cursor, ITaskStore store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (limit is < 1 or > 1000)
+                throw new ArgumentException($"limit must be between 1 and 1000, not {limit}");
+            var query = new TaskRunQuery
+            {
+                Task = task,
+                State = state is null ? null : TaskStateExtensions.ParseState(state),
+                Limit = limit ?? 50,
+                Cursor = cursor,
+            };
+            return TypedResults.Ok(await store.QueryRunsAsync(query, cancellationToken));
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+    }
+
+    private static async Task<Results<Ok<TaskRunEvent>, NotFound<ApiError>>> GetRunAsync(string id, ITaskStore store, CancellationToken cancellationToken) =>
+        await store.GetRunAsync(id, cancellationToken) is { } run
+            ? TypedResults.Ok(run)
+            : TypedResults.NotFound(new ApiError($"Run {id} not found"));
+
+    private static NotFound<ApiError> NotFound(string task) => TypedResults.NotFound(new ApiError($"Task {task} not found"));
+
+    private static async Task<TaskInfo> InfoAsync(TaskDescriptor task, ITaskStore store, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetTaskAsync(task.Name, cancellationToken);
+        return new TaskInfo
+        {
+            Name = task.Name,
+            Description = task.Description,
+            Priority = task.Priority,
+            Schedule = task.Schedule?.ToString(),
+            Tags = [.. task.Tags.Order(StringComparer.Ordinal)],
+            Enabled = stored.Enabled,
+            LastRunEnd = stored.LastRunEnd,
+            LastRunDuration = stored.LastRunDurationMs,
+            LastRunState = stored.LastRunState,
+        };
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace TaskBus.Storage;
+
+/// <summary>Reports this consuming worker to the store every second, so <c>/tasks-status</c> can list live workers.</summary>
+internal sealed partial class WorkerHeartbeat(TaskConsumer consumer, ITaskStore store, TimeProvider time, ILogger<WorkerHeartbeat> logger) : BackgroundService
+{
+    /// <summary>How often a worker reports.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>A worker silent for longer is not live (aio-fluid's 5 s TTL).</summary>
+    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        do
+        {
+            try
+            {
+                await store.HeartbeatAsync(new WorkerStatus
+                {
+                    Id = TaskManager.WorkerName,
+                    Host = Environment.MachineName,
+                    RunningTasks = consumer.NumConcurrentTasks,
+                    LastHeartbeat = time.GetUtcNow(),
+                }, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogHeartbeatFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(EventId = 1504, Level = LogLevel.Warning, Message = "Heartbeat not stored")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception);
+}
