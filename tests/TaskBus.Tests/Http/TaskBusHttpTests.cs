@@ -1,0 +1,224 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TaskBus.Contracts;
+using TaskBus.Http;
+using TaskBus.Storage;
+using TaskBus.Tests.Support;
+using TaskBus.Worker.Tasks;
+
+namespace TaskBus.Tests.Http;
+
+/// <summary>Every route on a real Kestrel server on loopback, with the sample tasks on the in-memory transport.</summary>
+public sealed class TaskBusHttpTests : IAsyncLifetime
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private RunRecorder _recorder = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddTaskBus(o => o.ScheduleTasks = false).AddTasksFromAssembly(typeof(DummyTask).Assembly);
+        builder.Services.AddTaskBusHttp();
+        _app = builder.Build();
+        _app.MapTaskBus();
+        _recorder = new RunRecorder(_app.Services.GetRequiredService<TaskManager>());
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        _http = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task GetTasks_FiltersByAnyOfTheTags()
+    {
+        var test = await _http.GetFromJsonAsync<TaskInfo[]>("/tasks?tags=test", Json);
+        var either = await _http.GetFromJsonAsync<TaskInfo[]>("/tasks?tags=fast&tags=skip_db", Json);
+        var none = await _http.GetFromJsonAsync<TaskInfo[]>("/tasks?tags=nosuch", Json);
+        var all = await _http.GetFromJsonAsync<TaskInfo[]>("/tasks", Json);
+
+        Assert.Equal(["dummy", "fast"], test!.Select(t => t.Name));
+        Assert.Equal(["fast", "ping"], either!.Select(t => t.Name));
+        Assert.Empty(none!);
+        Assert.Equal(8, all!.Length);
+        Assert.Equal("every(0:00:02)", all.Single(t => t.Name == "ping").Schedule);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    [InlineData("PATCH")]
+    public async Task UnknownTask_Is404(string method)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/tasks/nosuch") { Content = JsonContent.Create(new { enabled = false }) };
+
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("Task nosuch not found", (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error);
+    }
+
+    [Fact]
+    public async Task PostTask_QueuesARun_AndTheTaskInfoLaterShowsItsEnd()
+    {
+        using var response = await _http.PostAsJsonAsync("/tasks/dummy", new { sleep = 0.2 });
+        var run = await response.Content.ReadFromJsonAsync<TaskRunEvent>(Json);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(TaskState.Queued, run!.State);
+        await WaitStoredAsync(run.Id);
+        var info = await _http.GetFromJsonAsync<TaskInfo>("/tasks/dummy", Json);
+        Assert.NotNull(info!.LastRunEnd);
+        Assert.Equal(TaskState.Success, info.LastRunState);
+    }
+
+    [Fact]
+    public async Task PatchDisabled_ThenPost_LastRunIsAborted()
+    {
+        using var patch = await _http.PatchAsJsonAsync("/tasks/dummy", new { enabled = false });
+        Assert.False((await patch.Content.ReadFromJsonAsync<TaskInfo>(Json))!.Enabled);
+
+        using var post = await _http.PostAsJsonAsync("/tasks/dummy", new { sleep = 0 });
+        var run = await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json);
+        await WaitStoredAsync(run!.Id);
+
+        var info = await _http.GetFromJsonAsync<TaskInfo>("/tasks/dummy", Json);
+        Assert.False(info!.Enabled);
+        Assert.Equal(TaskState.Aborted, info.LastRunState);
+    }
+
+    [Theory]
+    [InlineData("/tasks/add", """{"a":1}""", "missing required properties")]
+    [InlineData("/tasks/add", """{"a":1,"b":"two"}""", "could not be converted")]
+    [InlineData("/tasks/dummy", """{"slep":1}""", "slep")]
+    [InlineData("/tasks/dummy?priority=urgent", """{}""", "'urgent' is not a priority")]
+    public async Task PostTask_ParamsThatDoNotFit_Is422WithTheReason(string url, string body, string reason)
+    {
+        using var response = await _http.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostTask_WithPriority_QueuesAtThatPriority()
+    {
+        using var response = await _http.PostAsJsonAsync("/tasks/noop?priority=high", new { });
+
+        Assert.Equal(TaskPriority.High, (await response.Content.ReadFromJsonAsync<TaskRunEvent>(Json))!.Priority);
+    }
+
+    [Fact]
+    public async Task History_HasTheStoredRun_WithItsTimesAndParams()
+    {
+        using var post = await _http.PostAsJsonAsync("/tasks/dummy", new { });
+        var run = await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json);
+        await WaitStoredAsync(run!.Id);
+
+        var stored = await _http.GetFromJsonAsync<TaskRunEvent>($"/tasks-history/{run.Id}", Json);
+
+        Assert.Equal(TaskState.Success, stored!.State);
+        Assert.NotNull(stored.Queued);
+        Assert.NotNull(stored.Start);
+        Assert.NotNull(stored.End);
+        Assert.Equal("""{"sleep":0.1,"error":false,"abort":false}""", stored.Params!.Value.GetRawText());
+    }
+
+    [Fact]
+    public async Task History_DuringARun_ShowsItRunningWithNoEnd()
+    {
+        using var post = await _http.PostAsJsonAsync("/tasks/dummy", new { sleep = 30 });
+        var run = await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json);
+        await _recorder.WaitFor(e => e.Id == run!.Id && e.State == TaskState.Running);
+        await _app.Services.GetRequiredService<TaskStoreWriter>().FlushAsync();
+
+        var stored = await _http.GetFromJsonAsync<TaskRunEvent>($"/tasks-history/{run!.Id}", Json);
+
+        Assert.Equal(TaskState.Running, stored!.State);
+        Assert.Null(stored.End);
+        _app.Services.GetRequiredService<TaskConsumer>().CancelRunning();
+    }
+
+    [Fact]
+    public async Task History_SkipDbTask_IsNotStored_AndUnknownIdIs404()
+    {
+        using var post = await _http.PostAsJsonAsync("/tasks/ping", new { });
+        var run = await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json);
+        await WaitStoredAsync(run!.Id);
+
+        using var ping = await _http.GetAsync($"/tasks-history/{run.Id}");
+        using var unknown = await _http.GetAsync("/tasks-history/nosuch");
+
+        Assert.Equal(HttpStatusCode.NotFound, ping.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task History_PagesAreDisjointAndNewestFirst_AndFilterByTaskAndState()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var post = await _http.PostAsJsonAsync("/tasks/noop", new { });
+            ids.Add((await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json))!.Id);
+        }
+        foreach (var id in ids)
+            await WaitStoredAsync(id);
+
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await _http.GetFromJsonAsync<TaskRunPage>($"/tasks-history?task=noop&state=success&limit=2{(cursor is null ? "" : "&cursor=" + cursor)}", Json);
+            Assert.InRange(page!.Runs.Count, 1, 2);
+            seen.AddRange(page.Runs.Select(r => r.Id));
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(ids.AsEnumerable().Reverse(), seen);
+        using var bad = await _http.GetAsync("/tasks-history?state=finished");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task TasksStatus_ListsThisWorker()
+    {
+        var status = await _http.GetFromJsonAsync<TasksStatus>("/tasks-status", Json);
+
+        var worker = Assert.Single(status!.Workers);
+        Assert.Equal(TaskManager.WorkerName, worker.Id);
+        Assert.Null(status.QueueLength);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_DescribesTheRoutes()
+    {
+        var document = await _http.GetStringAsync("/openapi/v1.json");
+
+        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-history", "/tasks-history/{id}" })
+            Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
+    }
+
+    private async Task WaitStoredAsync(string runId)
+    {
+        await _recorder.WaitForFinal(runId);
+        await _app.Services.GetRequiredService<TaskStoreWriter>().FlushAsync();
+    }
+}
