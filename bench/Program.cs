@@ -68,7 +68,64 @@ foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
         brokerCpuUsPerTask = Math.Round(best.Measure.BrokerCpuUs),
     }));
 }
+// Scheduler lag: fire time → queued, on the clustered Quartz store (PostgreSQL) when a connection string is given.
+var store = Arg("--postgres") ?? Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString");
+var lag = await RunSchedulerLagAsync(store);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"scheduler lag ({(store is null ? "memory store" : "clustered PostgreSQL store")}, {lag.Count} ticks every 100 ms): p50 {Percentile(lag, 0.5):0.0} ms, p99 {Percentile(lag, 0.99):0.0} ms, max {lag.Max():0.0} ms"));
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    @case = "scheduler-lag",
+    store = store is null ? "memory" : "postgresql",
+    ticks = lag.Count,
+    p50Ms = Math.Round(Percentile(lag, 0.5), 1),
+    p99Ms = Math.Round(Percentile(lag, 0.99), 1),
+}));
 return 0;
+
+static double Percentile(List<double> values, double p)
+{
+    var sorted = values.Order().ToList();
+    return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+}
+
+async Task<List<double>> RunSchedulerLagAsync(string? postgres)
+{
+    var interval = TimeSpan.FromMilliseconds(100);
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.AddTaskBus(o =>
+    {
+        o.Transport = TaskBusTransport.RabbitMQ;
+        o.RabbitMQ.Url = url;
+        o.QueueName = "taskbus-bench-schedule";
+        o.ScheduleTasks = true;
+        o.PublishEvents = false;
+        o.Schedules["noop"] = interval.ToString();
+        if (postgres is not null)
+        {
+            o.Store.Provider = "PostgreSQL";
+            o.Store.ConnectionString = postgres;
+        }
+    }).AddTask<NoopTask>();
+    using var host = builder.Build();
+    var manager = host.Services.GetRequiredService<TaskManager>();
+    var queued = new System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset>();
+    manager.RegisterHandler("queued.bench", run => queued.Enqueue(run.Queued!.Value));
+    await host.StartAsync();
+    var scheduler = await host.Services.GetRequiredService<Quartz.ISchedulerFactory>().GetScheduler();
+    var trigger = await scheduler.GetTrigger(new Quartz.TriggerKey("noop", "taskbus"));
+    await Task.Delay(TimeSpan.FromSeconds(12));
+    await host.StopAsync();
+    await DeleteQueueAsync("taskbus-bench-schedule");
+    var start = trigger!.StartTimeUtc;
+    // Each run's tick is the latest fire time at or before it was queued (lag stays well under one interval).
+    return [.. queued
+        .Select(q => (q - start).TotalMilliseconds)
+        .Where(ms => ms >= 0)
+        .Select(ms => ms - Math.Floor(ms / interval.TotalMilliseconds) * interval.TotalMilliseconds)
+        .Skip(5)];
+}
 
 static Result Median(IEnumerable<Result> rounds)
 {

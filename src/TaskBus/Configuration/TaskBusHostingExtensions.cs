@@ -126,7 +126,7 @@ public static class TaskBusHostingExtensions
         if (options.Store.Provider == "PostgreSQL")
             services.AddSingleton<ITaskStore>(_ => new PostgresTaskStore(options.Store.ConnectionString));
         else
-            services.AddSingleton<ITaskStore, MemoryTaskStore>();
+            services.AddSingleton<ITaskStore>(_ => new MemoryTaskStore());
         // Registered before MassTransit, so the store is ready before the first message arrives.
         services.AddHostedService<TaskStoreInitializer>();
     }

@@ -14,7 +14,7 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     private readonly Lock _lock = new();
     // Copy-on-write per state, so dispatch reads without locking.
     private readonly Entry[][] _handlers = [.. Enumerable.Repeat(Array.Empty<Entry>(), Enum.GetValues<TaskState>().Length)];
-    private Action<TaskRun>[] _sinks = [];
+    private Action<TaskRunEvent>[] _sinks = [];
 
     /// <summary>Registers a handler for an event name; returns the handler it replaced, or null.</summary>
     /// <exception cref="ArgumentException">The name does not start with a state's wire name.</exception>
@@ -64,16 +64,36 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
         var sinks = _sinks;
         if (handlers.Length == 0 && sinks.Length == 0)
             return 0;
+        if (sinks.Length > 0)
+        {
+            // One immutable event per change, shared by every sink (bus publisher, store writer).
+            var evt = run.ToEvent(TaskManager.WorkerName);
+            foreach (var sink in sinks)
+            {
+                try
+                {
+                    sink(evt);
+                }
+                catch (Exception ex)
+                {
+                    if (logger is not null)
+                        LogHandlerFailed(logger, ex, run.State.ToWire(), "*", run.NameId);
+                }
+            }
+        }
+        if (handlers.Length == 0)
+            return 0;
         var snapshot = run.Snapshot();
-        foreach (var sink in sinks)
-            Invoke(sink, snapshot, "*");
         foreach (var entry in handlers)
             Invoke(entry.Handler, snapshot, entry.Tag);
         return handlers.Length;
     }
 
-    /// <summary>Adds a handler for every state change, not counted by <see cref="Dispatch"/> (the bus publisher, the store).</summary>
-    internal void AddSink(Action<TaskRun> sink)
+    /// <summary>
+    /// Adds a consumer of every state change as an immutable event, not counted by <see cref="Dispatch"/>
+    /// (the bus publisher, the store writer).
+    /// </summary>
+    internal void AddSink(Action<TaskRunEvent> sink)
     {
         lock (_lock)
             _sinks = [.. _sinks, sink];

@@ -13,7 +13,7 @@ namespace TaskBus.Events;
 internal sealed partial class TaskRunEventPublisher : IHostedService
 {
     private const int MaxBatch = 256;
-    private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<TaskRunEvent> _pending = Channel.CreateUnbounded<TaskRunEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITaskRunEventSink _sink;
     private readonly ILogger _logger;
     private Task? _loop;
@@ -22,7 +22,7 @@ internal sealed partial class TaskRunEventPublisher : IHostedService
     {
         _sink = sink;
         _logger = logger;
-        manager.Dispatcher.AddSink(run => _pending.Writer.TryWrite(run));
+        manager.Dispatcher.AddSink(evt => _pending.Writer.TryWrite(evt));
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -43,8 +43,8 @@ internal sealed partial class TaskRunEventPublisher : IHostedService
         var batch = new List<TaskRunEvent>(MaxBatch);
         while (await _pending.Reader.WaitToReadAsync())
         {
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
-                batch.Add(run.ToEvent(TaskManager.WorkerName));
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var evt))
+                batch.Add(evt);
             try
             {
                 await _sink.SendAsync(batch, CancellationToken.None);

@@ -2,14 +2,26 @@ using TaskBus.Contracts;
 
 namespace TaskBus.Storage;
 
-/// <summary>The store of one process, in memory.</summary>
+/// <summary>The store of one process, in memory; it keeps the most recent <see cref="Capacity"/> runs.</summary>
 public sealed class MemoryTaskStore : ITaskStore
 {
+    private readonly Queue<string> _order = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskRunEvent> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredTask> _tasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="capacity">Runs kept; the oldest stored is dropped beyond it. Defaults to 10,000.</param>
+    public MemoryTaskStore(int capacity = 10_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        Capacity = capacity;
+    }
+
+    /// <summary>How many runs the store keeps.</summary>
+    public int Capacity { get; }
 
     /// <inheritdoc />
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -25,6 +37,12 @@ public sealed class MemoryTaskStore : ITaskStore
                 if (_runs.TryGetValue(run.Id, out var stored) && RunCursor.Rank(run).CompareTo(RunCursor.Rank(stored)) < 0)
                     continue;
                 _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued };
+                if (stored is null)
+                {
+                    _order.Enqueue(run.Id);
+                    if (_order.Count > Capacity)
+                        _runs.Remove(_order.Dequeue());
+                }
                 if (run.State.IsFinished())
                 {
                     var task = Status(run.Task);

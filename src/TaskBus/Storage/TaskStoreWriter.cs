@@ -16,7 +16,7 @@ public sealed partial class TaskStoreWriter : IHostedService
     public const string SkipTag = "skip_db";
 
     private const int MaxBatch = 500;
-    private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<TaskRunEvent> _pending = Channel.CreateUnbounded<TaskRunEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITaskStore _store;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
@@ -31,12 +31,12 @@ public sealed partial class TaskStoreWriter : IHostedService
         ArgumentNullException.ThrowIfNull(manager);
         _store = store;
         _logger = logger;
-        manager.Dispatcher.AddSink(run =>
+        manager.Dispatcher.AddSink(evt =>
         {
-            if (run.State == TaskState.Init || (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag)))
+            if (evt.State == TaskState.Init || (manager.Registry.TryGet(evt.Task, out var task) && task.Tags.Contains(SkipTag)))
                 return;
             Interlocked.Increment(ref _enqueued);
-            _pending.Writer.TryWrite(run);
+            _pending.Writer.TryWrite(evt);
         });
     }
 
@@ -72,10 +72,24 @@ public sealed partial class TaskStoreWriter : IHostedService
     private async Task RunAsync()
     {
         var batch = new List<TaskRunEvent>(MaxBatch);
+        var latest = new Dictionary<string, int>(MaxBatch, StringComparer.Ordinal);
         while (await _pending.Reader.WaitToReadAsync())
         {
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
-                batch.Add(run.ToEvent(TaskManager.WorkerName));
+            // Within a batch only a run's latest change is written: the store keeps the latest anyway.
+            var taken = 0;
+            while (taken < MaxBatch && _pending.Reader.TryRead(out var evt))
+            {
+                taken++;
+                if (latest.TryGetValue(evt.Id, out var index))
+                {
+                    batch[index] = evt;
+                }
+                else
+                {
+                    latest[evt.Id] = batch.Count;
+                    batch.Add(evt);
+                }
+            }
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -94,8 +108,9 @@ public sealed partial class TaskStoreWriter : IHostedService
                     break;
                 }
             }
-            Written(batch.Count);
+            Written(taken);
             batch.Clear();
+            latest.Clear();
         }
     }
 
