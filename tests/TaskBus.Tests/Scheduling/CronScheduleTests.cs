@@ -91,4 +91,14 @@ public class CronScheduleTests
     {
         Assert.Equal("0 0 8 ? 1,2,3,4,5,6,7,8,9,10,11,12 1,3", CronSchedule.Parse("0 8 * * 0,2").ToQuartzExpression());
     }
+
+    [Theory]
+    [InlineData(MisfirePolicy.Skip, (int)Quartz.CronTriggerMisfireInstruction.DoNothing)]
+    [InlineData(MisfirePolicy.FireOnce, (int)Quartz.CronTriggerMisfireInstruction.FireAndProceed)]
+    public void Trigger_MisfirePolicy_MapsToQuartz(MisfirePolicy policy, int instruction)
+    {
+        var trigger = TaskScheduleRegistrar.Trigger("t", CronSchedule.Parse("* * * * *") with { Misfire = policy }, DateTimeOffset.UtcNow);
+
+        Assert.Equal(instruction, (int)((Quartz.ICronTrigger)trigger).MisfireInstruction);
+    }
 }

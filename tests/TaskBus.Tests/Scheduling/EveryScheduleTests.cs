@@ -42,4 +42,27 @@ public class EveryScheduleTests
     [Fact]
     public void Constructor_NonPositiveInterval_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new EverySchedule(TimeSpan.Zero));
+
+    [Theory]
+    [InlineData(MisfirePolicy.Skip, (int)Quartz.SimpleTriggerMisfireInstruction.NextWithRemainingCount)]
+    [InlineData(MisfirePolicy.FireOnce, (int)Quartz.SimpleTriggerMisfireInstruction.NowWithRemainingCount)]
+    public void Trigger_MisfirePolicy_MapsToQuartz(MisfirePolicy policy, int instruction)
+    {
+        var trigger = TaskScheduleRegistrar.Trigger("t", new EverySchedule(TimeSpan.FromSeconds(1)) { Misfire = policy }, DateTimeOffset.UtcNow);
+
+        Assert.Equal(instruction, (int)((Quartz.ISimpleTrigger)trigger).MisfireInstruction);
+    }
+
+    [Theory]
+    [InlineData("00:00:05", "every(0:00:05)")]
+    [InlineData("*/5 * * * *", "crontab(*/5 * * * *)")]
+    public void Parse_ConfigurationText(string text, string schedule) =>
+        Assert.Equal(schedule, TaskSchedule.Parse(text)!.ToString());
+
+    [Fact]
+    public void Parse_OffIsNone_AndNonsenseThrows()
+    {
+        Assert.Null(TaskSchedule.Parse("off"));
+        Assert.Throws<ArgumentException>(() => TaskSchedule.Parse("sometimes"));
+    }
 }
