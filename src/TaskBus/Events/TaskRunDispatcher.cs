@@ -14,7 +14,7 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     private readonly Lock _lock = new();
     // Copy-on-write per state, so dispatch reads without locking.
     private readonly Entry[][] _handlers = [.. Enumerable.Repeat(Array.Empty<Entry>(), Enum.GetValues<TaskState>().Length)];
-    private Action<TaskRunEvent>[] _sinks = [];
+    private Sink[] _sinks = [];
 
     /// <summary>Registers a handler for an event name; returns the handler it replaced, or null.</summary>
     /// <exception cref="ArgumentException">The name does not start with a state's wire name.</exception>
@@ -64,21 +64,20 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
         var sinks = _sinks;
         if (handlers.Length == 0 && sinks.Length == 0)
             return 0;
-        if (sinks.Length > 0)
+        TaskRunEvent? evt = null;
+        foreach (var sink in sinks)
         {
-            // One immutable event per change, shared by every sink (bus publisher, store writer).
-            var evt = run.ToEvent(TaskManager.WorkerName);
-            foreach (var sink in sinks)
+            if (run.State == TaskState.Init && !sink.WantsInit)
+                continue;
+            try
             {
-                try
-                {
-                    sink(evt);
-                }
-                catch (Exception ex)
-                {
-                    if (logger is not null)
-                        LogHandlerFailed(logger, ex, run.State.ToWire(), "*", run.NameId);
-                }
+                // One immutable event per change, shared by every sink (bus publisher, store writer).
+                sink.Action(evt ??= run.ToEvent(TaskManager.WorkerName));
+            }
+            catch (Exception ex)
+            {
+                if (logger is not null)
+                    LogHandlerFailed(logger, ex, run.State.ToWire(), "*", run.NameId);
             }
         }
         if (handlers.Length == 0)
@@ -93,10 +92,10 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     /// Adds a consumer of every state change as an immutable event, not counted by <see cref="Dispatch"/>
     /// (the bus publisher, the store writer).
     /// </summary>
-    internal void AddSink(Action<TaskRunEvent> sink)
+    internal void AddSink(Action<TaskRunEvent> sink, bool wantsInit = true)
     {
         lock (_lock)
-            _sinks = [.. _sinks, sink];
+            _sinks = [.. _sinks, new Sink(sink, wantsInit)];
     }
 
     internal static (TaskState State, string Tag) ParseEvent(string eventName)
@@ -125,4 +124,6 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string state, string tag, string run);
 
     private readonly record struct Entry(string Tag, Action<TaskRun> Handler);
+
+    private sealed record Sink(Action<TaskRunEvent> Action, bool WantsInit);
 }

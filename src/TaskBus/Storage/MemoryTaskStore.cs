@@ -125,5 +125,11 @@ public sealed class MemoryTaskStore : ITaskStore
             return Task.FromResult<IReadOnlyList<WorkerStatus>>([.. _workers.Values.Where(w => w.LastHeartbeat >= since).OrderBy(w => w.Id, StringComparer.Ordinal)]);
     }
 
-    private StoredTask Status(string name) => _tasks.GetValueOrDefault(name) ?? new StoredTask { Name = name };
+    // A task never stored reads as enabled with no last run; the default is kept so reads do not allocate.
+    private StoredTask Status(string name)
+    {
+        if (!_tasks.TryGetValue(name, out var task))
+            _tasks[name] = task = new StoredTask { Name = name };
+        return task;
+    }
 }

@@ -31,13 +31,15 @@ public sealed partial class TaskStoreWriter : IHostedService
         ArgumentNullException.ThrowIfNull(manager);
         _store = store;
         _logger = logger;
-        manager.Dispatcher.AddSink(evt =>
-        {
-            if (evt.State == TaskState.Init || (manager.Registry.TryGet(evt.Task, out var task) && task.Tags.Contains(SkipTag)))
-                return;
-            Interlocked.Increment(ref _enqueued);
-            _pending.Writer.TryWrite(evt);
-        });
+        manager.Dispatcher.AddSink(
+            evt =>
+            {
+                if (manager.Registry.TryGet(evt.Task, out var task) && task.Tags.Contains(SkipTag))
+                    return;
+                Interlocked.Increment(ref _enqueued);
+                _pending.Writer.TryWrite(evt);
+            },
+            wantsInit: false);
     }
 
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
