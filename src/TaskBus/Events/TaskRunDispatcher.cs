@@ -15,6 +15,7 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     // Copy-on-write per state, so dispatch reads without locking.
     private readonly Entry[][] _handlers = [.. Enumerable.Repeat(Array.Empty<Entry>(), Enum.GetValues<TaskState>().Length)];
     private Sink[] _sinks = [];
+    private Action<TaskRun>[] _runSinks = [];
 
     /// <summary>Registers a handler for an event name; returns the handler it replaced, or null.</summary>
     /// <exception cref="ArgumentException">The name does not start with a state's wire name.</exception>
@@ -62,8 +63,24 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
         ArgumentNullException.ThrowIfNull(run);
         var handlers = _handlers[(int)run.State];
         var sinks = _sinks;
-        if (handlers.Length == 0 && sinks.Length == 0)
+        var runSinks = _runSinks;
+        if (handlers.Length == 0 && sinks.Length == 0 && runSinks.Length == 0)
             return 0;
+        if (run.State != TaskState.Init)
+        {
+            foreach (var sink in runSinks)
+            {
+                try
+                {
+                    sink(run);
+                }
+                catch (Exception ex)
+                {
+                    if (logger is not null)
+                        LogHandlerFailed(logger, ex, run.State.ToWire(), "*", run.NameId);
+                }
+            }
+        }
         TaskRunEvent? evt = null;
         foreach (var sink in sinks)
         {
@@ -96,6 +113,16 @@ public sealed partial class TaskRunDispatcher(ILogger<TaskRunDispatcher>? logger
     {
         lock (_lock)
             _sinks = [.. _sinks, new Sink(sink, wantsInit)];
+    }
+
+    /// <summary>
+    /// Adds a consumer of every change after <c>init</c> that gets the live run, not a copy: it may only
+    /// read it through <see cref="TaskRun.ToEvent"/>, which is safe while the run changes (the store writer).
+    /// </summary>
+    internal void AddRunSink(Action<TaskRun> sink)
+    {
+        lock (_lock)
+            _runSinks = [.. _runSinks, sink];
     }
 
     internal static (TaskState State, string Tag) ParseEvent(string eventName)

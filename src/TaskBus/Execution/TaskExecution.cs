@@ -18,8 +18,11 @@ internal static class TaskExecution
         CancellationToken stopping, CancellationToken cancellationToken)
     {
         run.SetState(TaskState.Running);
-        using var timeout = new CancellationTokenSource(task.Timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping, cancellationToken);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
+        // One token source: cancelled by the caller, by shutdown, or at the timeout (on the given clock).
+        using var timer = time == TimeProvider.System ? null : time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), linked, task.Timeout, Timeout.InfiniteTimeSpan);
+        if (timer is null)
+            linked.CancelAfter(task.Timeout);
         try
         {
             scope.GetRequiredService<TaskRunContext>().Run = run;
@@ -37,7 +40,7 @@ internal static class TaskExecution
             run.SetState(TaskState.Interrupted);
             throw;
         }
-        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (linked.IsCancellationRequested)
         {
             run.Error = string.Create(CultureInfo.InvariantCulture, $"TimeoutException: task {task.Name} timed out after {task.Timeout.TotalSeconds:0.###} s");
             run.SetState(TaskState.Failure);

@@ -12,6 +12,7 @@ namespace TaskBus;
 /// </summary>
 public sealed class TaskRun
 {
+    private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly TaskRunDispatcher? _dispatcher;
     private ParamsCache _paramsJson;
@@ -118,19 +119,23 @@ public sealed class TaskRun
         var time = at ?? _time.GetUtcNow();
         foreach (var step in path)
         {
-            switch (step)
+            // Under the gate, so a reader on another thread (the store writer) never sees half a change.
+            lock (_gate)
             {
-                case TaskState.Queued:
-                    Queued = time;
-                    break;
-                case TaskState.Running:
-                    Start = time;
-                    break;
-                default:
-                    End = time;
-                    break;
+                switch (step)
+                {
+                    case TaskState.Queued:
+                        Queued = time;
+                        break;
+                    case TaskState.Running:
+                        Start = time;
+                        break;
+                    default:
+                        End = time;
+                        break;
+                }
+                State = step;
             }
-            State = step;
             _dispatcher?.Dispatch(this);
         }
     }
@@ -138,8 +143,17 @@ public sealed class TaskRun
     /// <summary>A copy of the run as it is now; later changes to the run do not show in it.</summary>
     public TaskRun Snapshot() => (TaskRun)MemberwiseClone();
 
-    /// <summary>The run as a <see cref="TaskRunEvent"/> of its current state.</summary>
-    public TaskRunEvent ToEvent(string worker) => new()
+    /// <summary>The run as a <see cref="TaskRunEvent"/> of its current state; safe to call while another thread changes it.</summary>
+    public TaskRunEvent ToEvent(string worker)
+    {
+        lock (_gate)
+            return EventOf(worker);
+    }
+
+    /// <summary>Set while the store writer has this run waiting to be written; see <see cref="Storage.TaskStoreWriter"/>.</summary>
+    internal int StorePending;
+
+    private TaskRunEvent EventOf(string worker) => new()
     {
         Id = Id,
         Task = Task,
@@ -169,8 +183,11 @@ public sealed class TaskRun
     internal void MarkPoisoned(string error)
     {
         Error = error;
-        End = _time.GetUtcNow();
-        State = TaskState.Failure;
+        lock (_gate)
+        {
+            End = _time.GetUtcNow();
+            State = TaskState.Failure;
+        }
         _dispatcher?.Dispatch(this);
     }
 

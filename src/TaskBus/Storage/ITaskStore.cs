@@ -23,7 +23,7 @@ public interface ITaskStore
     Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken);
 
     /// <summary>What the store keeps of a task: enabled, last run. A task never stored is enabled with no last run.</summary>
-    Task<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken);
+    ValueTask<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Enables or disables a task for every worker that shares this store.</summary>
     Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken);

@@ -88,10 +88,10 @@ public sealed class MemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
-    public Task<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
+    public ValueTask<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
     {
         lock (_lock)
-            return Task.FromResult(Status(name));
+            return ValueTask.FromResult(Status(name));
     }
 
     /// <inheritdoc />

@@ -184,7 +184,7 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
+    public async ValueTask<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(
             "SELECT enabled, last_run_end, last_run_duration_ms, last_run_state FROM taskbus_tasks WHERE name = $1");

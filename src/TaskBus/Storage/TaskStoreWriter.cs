@@ -7,8 +7,10 @@ namespace TaskBus.Storage;
 
 /// <summary>
 /// Writes every state change this process makes to the store, off the hot path and in batches;
-/// runs of tasks tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A batch that
-/// fails is tried again, a few times, before it is logged and dropped.
+/// runs of tasks tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A run waits in
+/// the queue at most once: when its turn comes the writer reads its state as it is then, so changes
+/// that follow each other quickly (queued, running, success) cost one write. A batch that fails is
+/// tried again, a few times, before it is logged and dropped.
 /// </summary>
 public sealed partial class TaskStoreWriter : IHostedService
 {
@@ -16,12 +18,12 @@ public sealed partial class TaskStoreWriter : IHostedService
     public const string SkipTag = "skip_db";
 
     private const int MaxBatch = 500;
-    private readonly Channel<TaskRunEvent> _pending = Channel.CreateUnbounded<TaskRunEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ITaskStore _store;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<(long Upto, TaskCompletionSource Done)> _flushes = [];
-    private long _enqueued;
+    private long _changes;
     private long _written;
     private Task? _loop;
 
@@ -31,15 +33,15 @@ public sealed partial class TaskStoreWriter : IHostedService
         ArgumentNullException.ThrowIfNull(manager);
         _store = store;
         _logger = logger;
-        manager.Dispatcher.AddSink(
-            evt =>
-            {
-                if (manager.Registry.TryGet(evt.Task, out var task) && task.Tags.Contains(SkipTag))
-                    return;
-                Interlocked.Increment(ref _enqueued);
-                _pending.Writer.TryWrite(evt);
-            },
-            wantsInit: false);
+        manager.Dispatcher.AddRunSink(run =>
+        {
+            if (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
+                return;
+            if (Interlocked.Exchange(ref run.StorePending, 1) == 0)
+                _pending.Writer.TryWrite(run);
+            // Counted after the run is queued, so a drain that sees the count also sees the run.
+            Interlocked.Increment(ref _changes);
+        });
     }
 
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
@@ -47,7 +49,7 @@ public sealed partial class TaskStoreWriter : IHostedService
     {
         lock (_lock)
         {
-            var upto = Interlocked.Read(ref _enqueued);
+            var upto = Interlocked.Read(ref _changes);
             if (Interlocked.Read(ref _written) >= upto)
                 return Task.CompletedTask;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -74,24 +76,16 @@ public sealed partial class TaskStoreWriter : IHostedService
     private async Task RunAsync()
     {
         var batch = new List<TaskRunEvent>(MaxBatch);
-        var latest = new Dictionary<string, int>(MaxBatch, StringComparer.Ordinal);
         while (await _pending.Reader.WaitToReadAsync())
         {
-            // Within a batch only a run's latest change is written: the store keeps the latest anyway.
-            var taken = 0;
-            while (taken < MaxBatch && _pending.Reader.TryRead(out var evt))
+            // Every change counted before the drain is covered by it, if the drain empties the queue.
+            var upto = Interlocked.Read(ref _changes);
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
             {
-                taken++;
-                if (latest.TryGetValue(evt.Id, out var index))
-                {
-                    batch[index] = evt;
-                }
-                else
-                {
-                    latest[evt.Id] = batch.Count;
-                    batch.Add(evt);
-                }
+                Volatile.Write(ref run.StorePending, 0);
+                batch.Add(run.ToEvent(TaskManager.WorkerName));
             }
+            var drained = !_pending.Reader.TryPeek(out _);
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -110,18 +104,19 @@ public sealed partial class TaskStoreWriter : IHostedService
                     break;
                 }
             }
-            Written(taken);
+            if (drained)
+                Written(upto);
             batch.Clear();
-            latest.Clear();
         }
     }
 
-    private void Written(int count)
+    private void Written(long upto)
     {
         lock (_lock)
         {
-            var written = Interlocked.Add(ref _written, count);
-            foreach (var flush in _flushes.Where(f => f.Upto <= written).ToList())
+            if (upto > Interlocked.Read(ref _written))
+                Interlocked.Exchange(ref _written, upto);
+            foreach (var flush in _flushes.Where(f => f.Upto <= upto).ToList())
             {
                 flush.Done.TrySetResult();
                 _flushes.Remove(flush);
