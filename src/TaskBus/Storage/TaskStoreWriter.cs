@@ -1,7 +1,7 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TaskBus.Contracts;
+using TaskBus.Events;
 
 namespace TaskBus.Storage;
 
@@ -17,15 +17,13 @@ public sealed partial class TaskStoreWriter : IHostedService
     /// <summary>Runs of tasks with this tag are not stored.</summary>
     public const string SkipTag = "skip_db";
 
-    private const int MaxBatch = 500;
-    private readonly Channel<TaskRun> _pending = Channel.CreateUnbounded<TaskRun>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly BatchPump<TaskRun> _pump;
     private readonly ITaskStore _store;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<(long Upto, TaskCompletionSource Done)> _flushes = [];
     private long _changes;
     private long _written;
-    private Task? _loop;
 
     /// <summary>Creates the writer and subscribes it to the manager's state changes.</summary>
     public TaskStoreWriter(TaskManager manager, ITaskStore store, ILogger<TaskStoreWriter> logger)
@@ -33,13 +31,14 @@ public sealed partial class TaskStoreWriter : IHostedService
         ArgumentNullException.ThrowIfNull(manager);
         _store = store;
         _logger = logger;
+        _pump = new BatchPump<TaskRun>(500, WriteAsync);
         manager.Dispatcher.AddRunSink(run =>
         {
             if (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
                 return;
             if (Interlocked.Exchange(ref run.StorePending, 1) == 0)
-                _pending.Writer.TryWrite(run);
-            // Counted after the run is queued, so a drain that sees the count also sees the run.
+                _pump.Post(run);
+            // Counted after the run is queued, so a batch that sees the count also sees the run.
             Interlocked.Increment(ref _changes);
         });
     }
@@ -61,53 +60,45 @@ public sealed partial class TaskStoreWriter : IHostedService
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(RunAsync, CancellationToken.None);
+        _pump.Start();
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        _pending.Writer.TryComplete();
-        if (_loop is not null)
-            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => _pump.StopAsync(cancellationToken);
 
-    private async Task RunAsync()
+    private async Task WriteAsync(IReadOnlyList<TaskRun> runs)
     {
-        var batch = new List<TaskRunEvent>(MaxBatch);
-        while (await _pending.Reader.WaitToReadAsync())
+        // The count is read before the runs: every change it counts is in this batch, or in a later one
+        // if the queue is not empty yet.
+        var upto = Interlocked.Read(ref _changes);
+        var batch = new List<TaskRunEvent>(runs.Count);
+        foreach (var run in runs)
         {
-            // Every change counted before the drain is covered by it, if the drain empties the queue.
-            var upto = Interlocked.Read(ref _changes);
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var run))
-            {
-                Volatile.Write(ref run.StorePending, 0);
-                batch.Add(run.ToEvent(TaskManager.WorkerName));
-            }
-            var drained = !_pending.Reader.TryPeek(out _);
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    await _store.UpsertRunsAsync(batch, CancellationToken.None);
-                    break;
-                }
-                catch (Exception ex) when (attempt < 5)
-                {
-                    LogWriteRetry(_logger, ex, batch.Count, attempt);
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
-                }
-                catch (Exception ex)
-                {
-                    LogWriteFailed(_logger, ex, batch.Count);
-                    break;
-                }
-            }
-            if (drained)
-                Written(upto);
-            batch.Clear();
+            Volatile.Write(ref run.StorePending, 0);
+            batch.Add(run.ToEvent(TaskManager.WorkerName));
         }
+        var drained = _pump.IsIdle;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _store.UpsertRunsAsync(batch, CancellationToken.None);
+                break;
+            }
+            catch (Exception ex) when (attempt < 5)
+            {
+                LogWriteRetry(_logger, ex, batch.Count, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+            }
+            catch (Exception ex)
+            {
+                LogWriteFailed(_logger, ex, batch.Count);
+                break;
+            }
+        }
+        if (drained)
+            Written(upto);
     }
 
     private void Written(long upto)
