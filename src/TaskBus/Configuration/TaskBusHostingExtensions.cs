@@ -112,6 +112,8 @@ public static class TaskBusHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
         if (options.ConsumeTasks)
             services.AddHostedService<WorkerHeartbeat>();
+        if (options.Transport == TaskBusTransport.RabbitMQ)
+            services.AddSingleton<IDelayedRequeue>(_ => new RabbitMqDelayedRequeue(new Uri(options.RabbitMQ.Url), options.QueueName));
         services.AddSingleton<IQueueLength>(_ => options.Transport == TaskBusTransport.RabbitMQ
             ? new RabbitMqQueueLength(new Uri(options.RabbitMQ.Url), options.QueueName)
             : new UnknownQueueLength());

@@ -13,7 +13,8 @@ internal static class TaskExecution
     /// timeout) or interrupted (stopping). Interrupted always rethrows, so the message goes back to
     /// the queue; other failures rethrow only when <paramref name="rethrow"/> is set.
     /// </summary>
-    public static async Task RunAsync(
+    /// <returns>The task's own exception when the run ended <c>failure</c> because of it (not a timeout), else null.</returns>
+    public static async Task<Exception?> RunAsync(
         TaskDescriptor task, TaskRun run, IServiceProvider scope, TimeProvider time, bool rethrow,
         CancellationToken stopping, CancellationToken cancellationToken)
     {
@@ -28,11 +29,13 @@ internal static class TaskExecution
             scope.GetRequiredService<TaskRunContext>().Run = run;
             await task.Invoker!.InvokeAsync(scope, run.Params, linked.Token);
             run.SetState(TaskState.Success);
+            return null;
         }
         catch (TaskAbortedException ex)
         {
             run.Error = ex.Message;
             run.SetState(TaskState.Aborted);
+            return null;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
@@ -46,6 +49,7 @@ internal static class TaskExecution
             run.SetState(TaskState.Failure);
             if (rethrow)
                 throw new TimeoutException(run.Error, ex);
+            return null;
         }
         catch (Exception ex)
         {
@@ -53,6 +57,8 @@ internal static class TaskExecution
             run.SetState(TaskState.Failure);
             if (rethrow)
                 throw;
+            // A TaskRunException is a misuse of the run, never retried (aio-fluid).
+            return ex is TaskRunException ? null : ex;
         }
     }
 }

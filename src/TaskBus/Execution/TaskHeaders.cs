@@ -33,9 +33,11 @@ internal static class TaskHeaders
     }
 
     /// <summary>Writes the run header; the run must be queued.</summary>
-    public static void Write(SendContext context, TaskRun run) =>
-        context.Headers.Set(Run, string.Create(CultureInfo.InvariantCulture,
-            $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{(run.IsTick ? "t" : "")};{run.Task}"));
+    public static void Write(SendContext context, TaskRun run) => context.Headers.Set(Run, Format(run));
+
+    /// <summary>The run header's value; the run must be queued.</summary>
+    public static string Format(TaskRun run) => string.Create(CultureInfo.InvariantCulture,
+        $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{(run.IsTick ? "t" : "")};{run.Task}");
 
     /// <summary>Reads the run header of a message, if it has one.</summary>
     public static bool TryRead(Headers headers, out RunHeader header)

@@ -9,6 +9,17 @@ internal sealed class TaskMessage<TParams> : ITaskMessage
     public Task PublishAsync(IPublishEndpoint bus, TaskRun run, CancellationToken cancellationToken) =>
         bus.Publish((TParams)run.Params, context => Stamp(context, run), cancellationToken);
 
+    public Task RepublishAsync(IPublishEndpoint bus, TaskRun run, Guid? requestId, Uri? responseAddress, CancellationToken cancellationToken) =>
+        bus.Publish((TParams)run.Params, context =>
+        {
+            Stamp(context, run);
+            // A waiter's request goes on with the run, so the final answer still reaches it.
+            context.RequestId = requestId;
+            context.ResponseAddress = responseAddress;
+        }, cancellationToken);
+
+    public string MessageType { get; } = MessageUrn.ForTypeString<TParams>();
+
     public async Task<TaskRunEvent> RequestAsync(IBus bus, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var client = bus.CreateRequestClient<TParams>(RequestTimeout.After(ms: (int)Math.Ceiling(timeout.TotalMilliseconds)));

@@ -11,10 +11,15 @@ internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer, TaskDe
     public async Task Consume(ConsumeContext<TParams> context)
     {
         var run = consumer.RunFromMessage(task, context.Message, context);
-        bool ran;
+        ConsumeOutcome outcome;
         await using (var scope = consumer.Services.CreateAsyncScope())
-            ran = await consumer.ConsumeAsync(task, run, scope.ServiceProvider, context.ReceiveContext.Redelivered, context.CancellationToken);
-        if (ran && context.RequestId.HasValue && context.ResponseAddress is not null)
+        {
+            outcome = await consumer.ConsumeAsync(
+                task, run, scope.ServiceProvider, context.ReceiveContext.Redelivered,
+                (next, delay) => consumer.RequeueAsync(task, next, delay, context.RequestId, context.ResponseAddress, context.CancellationToken),
+                context.CancellationToken);
+        }
+        if (outcome == ConsumeOutcome.Finished && context.RequestId.HasValue && context.ResponseAddress is not null)
             await context.RespondAsync(run.ToEvent(TaskManager.WorkerName));
     }
 }

@@ -16,6 +16,12 @@ namespace TaskBus;
 public partial class TaskConsumer : TaskManager
 {
     private ITaskStore? _store;
+
+    /// <summary>
+    /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
+    /// wait, so a busy task is not polled in a tight loop (aio-fluid's consumers poll once a second).
+    /// </summary>
+    public static readonly TimeSpan MinRateLimitDelay = TimeSpan.FromMilliseconds(500);
     private readonly ConcurrentDictionary<string, StrongBox> _running = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _numConcurrentTasks;
@@ -54,47 +60,111 @@ public partial class TaskConsumer : TaskManager
     protected ITaskStore Store => _store ??= Services.GetService<ITaskStore>() ?? new MemoryTaskStore();
 
     /// <summary>
-    /// Runs a run a message carried to a final state: a duplicate scheduler tick is dropped (false,
-    /// no events); a disabled task's run ends aborted without running; over the task's concurrency
-    /// limit it ends rate_limited.
+    /// Runs a run a message carried: a duplicate scheduler tick is dropped (no events); a disabled
+    /// task's run ends aborted without running; over the task's concurrency limit it is re-queued per
+    /// its rate-limit retry policy (a copy, no events) or ends rate_limited; a failure its retry policy
+    /// matches starts a new round (same id, next attempt, init and queued again) after the policy's delay.
     /// </summary>
-    internal async Task<bool> ConsumeAsync(TaskDescriptor task, TaskRun run, IServiceProvider scope, bool redelivered, CancellationToken cancellationToken)
+    internal async Task<ConsumeOutcome> ConsumeAsync(
+        TaskDescriptor task, TaskRun run, IServiceProvider scope, bool redelivered, Func<TaskRun, TimeSpan, Task> requeue, CancellationToken cancellationToken)
     {
         if (run.IsTick && !redelivered && !await Store.TryClaimAsync(run.Id, cancellationToken))
         {
             LogDuplicateTick(Logger, run.Task, run.Id);
-            return false;
+            return ConsumeOutcome.Dropped;
         }
         if (!(await Store.GetTaskAsync(task.Name, cancellationToken)).Enabled)
         {
             run.Error = $"task {task.Name} is disabled";
             run.SetState(TaskState.Aborted);
-            return true;
+            return ConsumeOutcome.Finished;
         }
         Interlocked.Increment(ref _numConcurrentTasks);
         var counter = _running.GetOrAdd(task.Name, static _ => new StrongBox());
+        Exception? failure;
         try
         {
             if (!TryAcquire(counter, task.MaxConcurrency))
             {
+                if (task.RateLimitRetry is { } limit && limit.CanRetry(run.RateLimitAttempt + 1))
+                {
+                    var copy = NextRound(run, run.RetryAttempt, run.RateLimitAttempt + 1);
+                    copy.RestoreQueued(run.Queued ?? Time.GetUtcNow());
+                    var wait = limit.Delay(copy.RateLimitAttempt);
+                    await requeue(copy, wait > MinRateLimitDelay ? wait : MinRateLimitDelay);
+                    return ConsumeOutcome.Requeued;
+                }
                 run.SetState(TaskState.RateLimited);
-                return true;
+                return ConsumeOutcome.Finished;
             }
             try
             {
-                await TaskExecution.RunAsync(task, run, scope, Time, rethrow: false, _stopping.Token, cancellationToken);
+                failure = await TaskExecution.RunAsync(task, run, scope, Time, rethrow: false, _stopping.Token, cancellationToken);
             }
             finally
             {
                 Interlocked.Decrement(ref counter.Value);
             }
-            return true;
         }
         finally
         {
             Interlocked.Decrement(ref _numConcurrentTasks);
         }
+        if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
+        {
+            var retry = NextRound(run, run.RetryAttempt + 1, run.RateLimitAttempt);
+            var delay = policy.Delay(retry.RetryAttempt);
+            retry.ExecuteAfter = Time.GetUtcNow() + delay;
+            Dispatcher.Dispatch(retry);
+            await requeue(retry, delay);
+            return ConsumeOutcome.Requeued;
+        }
+        return ConsumeOutcome.Finished;
     }
+
+    /// <summary>
+    /// Publishes a retry or re-queued run after <paramref name="delay"/>: at once when there is none;
+    /// through the broker (a dead-lettering delay queue, durable) on RabbitMQ; in this process otherwise.
+    /// </summary>
+    internal async Task RequeueAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, Guid? requestId, Uri? responseAddress, CancellationToken cancellationToken)
+    {
+        var bus = Services.GetRequiredService<IBus>();
+        if (delay <= TimeSpan.Zero)
+        {
+            await task.Message.RepublishAsync(bus, run, requestId, responseAddress, cancellationToken);
+            return;
+        }
+        if (Services.GetService<IDelayedRequeue>() is { } broker)
+        {
+            run.SetState(TaskState.Queued);
+            await broker.SendAsync(task, run, delay, requestId, responseAddress, cancellationToken);
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(delay, Time, _stopping.Token);
+                await task.Message.RepublishAsync(bus, run, requestId, responseAddress, CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (Exception ex)
+            {
+                LogRequeueFailed(Logger, ex, run.Task, run.Id);
+            }
+        }, CancellationToken.None);
+    }
+
+    private TaskRun NextRound(TaskRun run, int retryAttempt, int rateLimitAttempt) =>
+        new(run.Guid, run.Task, run.Priority, run.Params, Time, Dispatcher)
+        {
+            FromRunId = run.FromRunId,
+            RootRunId = run.RootRunId,
+            RetryAttempt = retryAttempt,
+            RateLimitAttempt = rateLimitAttempt,
+        };
 
     /// <summary>The run a task message carries: id from the message id, the rest from TaskBus headers, defaults for a plain message.</summary>
     internal TaskRun RunFromMessage(TaskDescriptor task, object message, ConsumeContext context)
@@ -127,6 +197,9 @@ public partial class TaskConsumer : TaskManager
         _stopping.Dispose();
         await base.DisposeAsyncCore();
     }
+
+    [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "Run {Task}.{RunId} could not be queued again")]
+    private static partial void LogRequeueFailed(ILogger logger, Exception exception, string task, string runId);
 
     [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Dropped a second run of the same tick: {Task}.{RunId}")]
     private static partial void LogDuplicateTick(ILogger logger, string task, string runId);

@@ -1,0 +1,95 @@
+using System.Buffers;
+using System.Text.Json;
+using MassTransit;
+using RabbitMQ.Client;
+
+namespace TaskBus.Execution;
+
+/// <summary>
+/// Holds a run for its delay in RabbitMQ itself: the run's message goes, with publisher confirms, to a
+/// durable queue <c>{queue}_delay_{ms}</c> whose messages all live <c>ms</c> and are then dead-lettered
+/// to the task queue. One queue per delay keeps expiry in order; a delay queue nobody has used for a
+/// minute past its delay deletes itself. Every worker may stop during the wait: the run is not lost.
+/// </summary>
+internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRequeue, IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IConnection? _connection;
+    private IChannel? _channel;
+
+    public async Task SendAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, Guid? requestId, Uri? responseAddress, CancellationToken cancellationToken)
+    {
+        var ms = (long)Math.Ceiling(delay.TotalMilliseconds);
+        var name = $"{queue}_delay_{ms}";
+        var header = TaskHeaders.Format(run);
+        var body = Envelope(task, run, header, requestId, responseAddress);
+        var properties = new BasicProperties
+        {
+            ContentType = "application/vnd.masstransit+json",
+            MessageId = run.Guid.ToString(),
+            Persistent = true,
+            Priority = TaskHeaders.ToBrokerPriority(run.Priority),
+            Headers = new Dictionary<string, object?> { [TaskHeaders.Run] = header },
+        };
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var channel = _channel ??= await OpenAsync(cancellationToken);
+            // Declared on every use: that also restarts the queue's idle expiry, which is longer than its messages' life.
+            await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
+            {
+                ["x-message-ttl"] = ms,
+                ["x-dead-letter-exchange"] = "",
+                ["x-dead-letter-routing-key"] = queue,
+                ["x-expires"] = ms + 60_000,
+            }, cancellationToken: cancellationToken);
+            await channel.BasicPublishAsync("", name, mandatory: true, properties, body, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+            await _connection.CloseAsync();
+        _channel?.Dispose();
+        _connection?.Dispose();
+        _gate.Dispose();
+    }
+
+    private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
+    {
+        _connection ??= await new ConnectionFactory { Uri = url, ClientProvidedName = $"taskbus-delay-{TaskManager.WorkerName}" }
+            .CreateConnectionAsync(cancellationToken);
+        return await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
+    }
+
+    // MassTransit's JSON envelope, so the worker consumes the dead-lettered message like any other.
+    private static byte[] Envelope(TaskDescriptor task, TaskRun run, string header, Guid? requestId, Uri? responseAddress)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("messageId", run.Guid);
+            if (requestId is { } request)
+                writer.WriteString("requestId", request);
+            if (responseAddress is not null)
+                writer.WriteString("responseAddress", responseAddress.ToString());
+            writer.WriteStartArray("messageType");
+            writer.WriteStringValue(task.Message.MessageType);
+            writer.WriteEndArray();
+            writer.WritePropertyName("message");
+            run.ParamsJson.WriteTo(writer);
+            writer.WriteStartObject("headers");
+            writer.WriteString(TaskHeaders.Run, header);
+            writer.WriteEndObject();
+            writer.WriteString("sentTime", DateTime.UtcNow);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}
