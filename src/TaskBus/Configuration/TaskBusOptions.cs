@@ -39,6 +39,9 @@ public sealed class TaskBusOptions
     /// <summary>Publish every state change as a <see cref="Contracts.TaskRunEvent"/> on the bus. Defaults to true.</summary>
     public bool PublishEvents { get; set; } = true;
 
+    /// <summary>Retry policies changed from configuration, by task name. Defaults to none.</summary>
+    public Dictionary<string, RetryOptions> Retries { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>
     /// How often each scheduling worker checks in to the clustered schedule (PostgreSQL store); a worker
     /// silent for twice this long has its triggers taken over. Defaults to 1 s.

@@ -36,6 +36,11 @@ public class TaskManager : IAsyncDisposable
             if (Registry.TryGet(name, out var task))
                 Registry.Replace(task.WithSchedule(Scheduling.TaskSchedule.Parse(schedule)));
         }
+        foreach (var (name, retry) in Options.Retries)
+        {
+            if (Registry.TryGet(name, out var task))
+                Registry.Replace(task.WithRetry(retry.ApplyTo(task.Retry)));
+        }
         _asyncDispatcher = new AsyncTaskRunDispatcher(Loggers.CreateLogger<AsyncTaskRunDispatcher>());
     }
 

@@ -66,7 +66,7 @@ public sealed class TaskDescriptor
     public TaskSchedule? Schedule { get; private set; }
 
     /// <summary>Retry policy for failures, or null for none.</summary>
-    public RetryPolicy? Retry { get; private init; }
+    public RetryPolicy? Retry { get; private set; }
 
     /// <summary>Re-queue policy when over <see cref="MaxConcurrency"/>, or null for none.</summary>
     public RetryPolicy? RateLimitRetry { get; private init; }
@@ -157,6 +157,14 @@ public sealed class TaskDescriptor
         {
             throw new TaskParamsException($"invalid params for task '{Name}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>A copy of this task with another retry policy.</summary>
+    public TaskDescriptor WithRetry(RetryPolicy? retry)
+    {
+        var copy = (TaskDescriptor)MemberwiseClone();
+        copy.Retry = retry;
+        return copy;
     }
 
     /// <summary>A copy of this task with another schedule (or none).</summary>
