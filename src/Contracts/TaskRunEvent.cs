@@ -50,6 +50,12 @@ public sealed record TaskRunEvent
     /// <summary>The exception type and message, or the abort reason; null otherwise.</summary>
     public string? Error { get; init; }
 
+    /// <summary>
+    /// True when the broker delivered this run's message again because the worker that had it stopped or
+    /// died before finishing it (delivery is at least once: such a run may have run before).
+    /// </summary>
+    public bool Redelivered { get; init; }
+
     /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
 }

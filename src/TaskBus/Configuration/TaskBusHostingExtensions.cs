@@ -62,6 +62,20 @@ public static class TaskBusHostingExtensions
         services.AddScoped<TaskRunContext>();
         AddManager(services, options);
         AddStore(services, options);
+        // Registered before MassTransit's hosted service, so they stop after the bus: the changes made while
+        // the bus stops (runs interrupted at the end of the grace period) are still published and stored.
+        // The RabbitMQ event channel and the store do not need the bus.
+        if (options.PublishEvents)
+        {
+            services.AddSingleton<ITaskRunEventSink>(sp => options.Transport == TaskBusTransport.RabbitMQ
+                && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
+                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1])
+                    : new BusEventSink(sp.GetRequiredService<IBus>()));
+            services.AddHostedService<TaskRunEventPublisher>();
+        }
+
+        services.AddSingleton<TaskStoreWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
 
         (addMassTransit ?? ((s, c) => s.AddMassTransit(c)))(services, x =>
         {
@@ -98,18 +112,6 @@ public static class TaskBusHostingExtensions
             o.ConsumerStopTimeout = options.StoppingGracePeriod;
             o.StopTimeout = options.StoppingGracePeriod + TimeSpan.FromSeconds(30);
         });
-        // Registered after MassTransit's hosted service, so it stops (and flushes) before the bus.
-        if (options.PublishEvents)
-        {
-            services.AddSingleton<ITaskRunEventSink>(sp => options.Transport == TaskBusTransport.RabbitMQ
-                && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
-                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1])
-                    : new BusEventSink(sp.GetRequiredService<IBus>()));
-            services.AddHostedService<TaskRunEventPublisher>();
-        }
-
-        services.AddSingleton<TaskStoreWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
         if (options.ConsumeTasks)
             services.AddHostedService<WorkerHeartbeat>();
         if (options.Transport == TaskBusTransport.RabbitMQ)

@@ -37,6 +37,9 @@ public sealed class TaskRun
 
     internal Guid Guid { get; }
 
+    /// <summary>True when this run's message was delivered again after a worker stopped or died with it.</summary>
+    public bool Redelivered { get; internal init; }
+
     /// <summary>True for a run queued by the scheduler: its id comes from task and fire time.</summary>
     internal bool IsTick { get; init; }
 
@@ -169,6 +172,7 @@ public sealed class TaskRun
         RetryAttempt = RetryAttempt,
         RateLimitAttempt = RateLimitAttempt,
         Error = Error,
+        Redelivered = Redelivered,
         Worker = worker,
     };
 

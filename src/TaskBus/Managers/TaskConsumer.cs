@@ -180,12 +180,13 @@ public partial class TaskConsumer : TaskManager
                 RetryAttempt = header.RetryAttempt,
                 RateLimitAttempt = header.RateLimitAttempt,
                 IsTick = header.IsTick,
+                Redelivered = context.ReceiveContext.Redelivered,
             };
             queued.RestoreQueued(header.Queued);
             return queued;
         }
         // A plain MassTransit publish: this is the first TaskBus sees of the run.
-        var run = new TaskRun(id, task.Name, task.Priority, message, Time, Dispatcher);
+        var run = new TaskRun(id, task.Name, task.Priority, message, Time, Dispatcher) { Redelivered = context.ReceiveContext.Redelivered };
         Dispatcher.Dispatch(run);
         run.SetState(TaskState.Queued, context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : null);
         return run;

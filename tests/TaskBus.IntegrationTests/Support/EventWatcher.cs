@@ -59,8 +59,8 @@ public sealed class EventWatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for a matching event (also one already seen); fails after 60 s.</summary>
-    public async Task<TaskRunEvent> WaitFor(Func<TaskRunEvent, bool> match)
+    /// <summary>Waits for a matching event (also one already seen); fails after 60 s, or <paramref name="timeout"/>.</summary>
+    public async Task<TaskRunEvent> WaitFor(Func<TaskRunEvent, bool> match, TimeSpan? timeout = null)
     {
         Task<TaskRunEvent> waiting;
         lock (_lock)
@@ -72,7 +72,7 @@ public sealed class EventWatcher : IAsyncDisposable
             _waiters.Add((match, done));
             waiting = done.Task;
         }
-        return await waiting.WaitAsync(TimeSpan.FromSeconds(60));
+        return await waiting.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
     }
 
     public Task<TaskRunEvent> WaitForFinal(string runId) => WaitFor(e => e.Id == runId && e.State.IsFinished());

@@ -1,0 +1,110 @@
+using MassTransit;
+using TaskBus.Contracts;
+using TaskBus.Contracts.Tasks;
+using TaskBus.IntegrationTests.Support;
+using Xunit.Abstractions;
+
+namespace TaskBus.IntegrationTests;
+
+[Collection(RabbitMqCollection.Name)]
+public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task SigtermWithAOneSecondGrace_InterruptsTheRun_AndAnotherWorkerCompletesIt()
+    {
+        var queue = RabbitMqFixture.NewQueueName("sigterm");
+        try
+        {
+            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            var id = NewId.NextGuid();
+            var runId = id.ToString("N");
+            await using (var first = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:StoppingGracePeriod=00:00:01"))
+            {
+                await watcher.Bus.Publish(new Dummy { Sleep = 100 }, c => c.MessageId = id);
+                await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running);
+                Assert.Equal(0, await first.StopAsync());
+            }
+            var interrupted = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Interrupted);
+            Assert.NotNull(interrupted.End);
+
+            await using var second = await AppProcess.StartWorkerAsync(rabbit, queue);
+            var again = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running && e.Redelivered);
+            // dummy(sleep=100) runs its 100 s again on the second worker.
+            var final = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Success, TimeSpan.FromSeconds(150));
+
+            Assert.NotEqual(interrupted.Worker, final.Worker);
+            Assert.True(final.Redelivered);
+            output.WriteLine($"interrupted by {interrupted.Worker}, redelivered to {again.Worker}, success after {final.DurationMs} ms");
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    [Fact]
+    public async Task WorkerKilledWithSigkillMidRun_EveryRunStillSucceeds()
+    {
+        var queue = RabbitMqFixture.NewQueueName("sigkill");
+        var workers = new List<AppProcess>();
+        try
+        {
+            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            for (var i = 0; i < 2; i++)
+                workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=20"));
+            var ids = Enumerable.Range(0, 200).Select(_ => NewId.NextGuid()).ToList();
+            foreach (var id in ids)
+                await watcher.Bus.Publish(new Sleep { Ms = 500 }, c => c.MessageId = id);
+
+            // Kill one worker while both are busy.
+            await watcher.WaitFor(e => e.Task == "sleep" && e.State == TaskState.Success && e.Worker.EndsWith($"-{workers[0].Pid}", StringComparison.Ordinal));
+            await workers[0].KillAsync();
+
+            foreach (var id in ids)
+                await watcher.WaitFor(e => e.Id == id.ToString("N") && e.State == TaskState.Success);
+            var ranTwice = ids.Count(id => watcher.EventsOf(id.ToString("N")).Count(e => e.State == TaskState.Running) > 1);
+            var redelivered = ids.Count(id => watcher.EventsOf(id.ToString("N")).Any(e => e.Redelivered));
+            output.WriteLine($"200 runs, all success; started twice: {ranTwice}; redelivered after the kill: {redelivered}");
+            Assert.True(redelivered >= ranTwice);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+                await worker.DisposeAsync();
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    [Fact]
+    public async Task HundredPoisonMessagesAmongAThousandGoodRuns_TheGoodSucceed_ThePoisonWaitsInTheErrorQueue()
+    {
+        var queue = RabbitMqFixture.NewQueueName("poison1000");
+        try
+        {
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=20");
+            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            var good = new List<Guid>();
+            for (var i = 0; i < 1000; i++)
+            {
+                var id = NewId.NextGuid();
+                good.Add(id);
+                await watcher.Bus.Publish(new Noop(), c => c.MessageId = id);
+                if (i % 10 == 0)
+                    await rabbit.SendRawAsync(queue, i % 20 == 0 ? "{ not json" : """{"messageType":["urn:message:Nobody:Nothing"],"message":{}}""", "application/vnd.masstransit+json", NewId.NextGuid());
+            }
+
+            foreach (var id in good)
+                await watcher.WaitFor(e => e.Id == id.ToString("N") && e.State == TaskState.Success);
+            var errors = await rabbit.TakeAsync(queue + "_error", 100);
+
+            Assert.Equal(100, errors.Count);
+            Assert.All(errors, e => Assert.False(string.IsNullOrEmpty(e.Headers["MT-Fault-Message"]?.ToString())));
+            Assert.Contains("Worker ", worker.Output, StringComparison.Ordinal);
+            output.WriteLine($"1000 good runs succeeded; 100 poison messages in {queue}_error with reasons");
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+}
