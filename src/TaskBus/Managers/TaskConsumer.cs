@@ -22,6 +22,9 @@ public partial class TaskConsumer : TaskManager
     /// wait, so a busy task is not polled in a tight loop (aio-fluid's consumers poll once a second).
     /// </summary>
     public static readonly TimeSpan MinRateLimitDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A run's concurrency slot is held for its task's timeout plus this margin; a slot of a worker that died frees itself then.</summary>
+    public static readonly TimeSpan SlotLeaseMargin = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, StrongBox> _running = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _numConcurrentTasks;
@@ -82,9 +85,12 @@ public partial class TaskConsumer : TaskManager
         Interlocked.Increment(ref _numConcurrentTasks);
         var counter = _running.GetOrAdd(task.Name, static _ => new StrongBox());
         Exception? failure;
+        var slot = false;
         try
         {
-            if (!TryAcquire(counter, task.MaxConcurrency))
+            // The limit holds for every worker sharing the store: a slot there, then this process's count.
+            slot = task.MaxConcurrency > 0 && await Store.TryAcquireSlotAsync(task.Name, run.Id, task.MaxConcurrency, task.Timeout + SlotLeaseMargin, cancellationToken);
+            if ((task.MaxConcurrency > 0 && !slot) || !TryAcquire(counter, task.MaxConcurrency))
             {
                 if (task.RateLimitRetry is { } limit && limit.CanRetry(run.RateLimitAttempt + 1))
                 {
@@ -109,6 +115,8 @@ public partial class TaskConsumer : TaskManager
         finally
         {
             Interlocked.Decrement(ref _numConcurrentTasks);
+            if (slot)
+                await Store.ReleaseSlotAsync(task.Name, run.Id, CancellationToken.None);
         }
         if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
         {

@@ -34,6 +34,15 @@ public interface ITaskStore
     /// </summary>
     Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Takes one of a task's <paramref name="max"/> run slots for a run, for every worker sharing the store;
+    /// false when all are taken. A slot not released within <paramref name="lease"/> (its worker died) is free again.
+    /// </summary>
+    Task<bool> TryAcquireSlotAsync(string task, string runId, int max, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Gives a run's slot back.</summary>
+    Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken);
+
     /// <summary>Records a worker's heartbeat.</summary>
     Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken);
 

@@ -11,6 +11,8 @@ public sealed class MemoryTaskStore : ITaskStore
     private readonly Dictionary<string, StoredTask> _tasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, DateTimeOffset>> _slots = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = TimeProvider.System;
 
     /// <summary>Creates the store.</summary>
     /// <param name="capacity">Runs kept; the oldest stored is dropped beyond it. Defaults to 10,000.</param>
@@ -107,6 +109,34 @@ public sealed class MemoryTaskStore : ITaskStore
     {
         lock (_lock)
             return Task.FromResult(_claims.Add(runId));
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryAcquireSlotAsync(string task, string runId, int max, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_slots.TryGetValue(task, out var held))
+                _slots[task] = held = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            foreach (var expired in held.Where(h => h.Value < now).Select(h => h.Key).ToList())
+                held.Remove(expired);
+            if (!held.ContainsKey(runId) && held.Count >= max)
+                return Task.FromResult(false);
+            held[runId] = now + lease;
+            return Task.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_slots.TryGetValue(task, out var held))
+                held.Remove(runId);
+        }
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

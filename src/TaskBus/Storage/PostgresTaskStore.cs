@@ -53,6 +53,13 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             running_tasks int NOT NULL,
             last_heartbeat timestamptz NOT NULL);
         """,
+        """
+        CREATE TABLE taskbus_slots (
+            task text NOT NULL,
+            run_id text NOT NULL,
+            expires timestamptz NOT NULL,
+            PRIMARY KEY (task, run_id));
+        """,
     ];
 
     private const string UpsertRun = """
@@ -218,6 +225,37 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         await using var command = _dataSource.CreateCommand("INSERT INTO taskbus_claims (id) VALUES ($1) ON CONFLICT DO NOTHING");
         command.Parameters.Add(new() { Value = runId });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> TryAcquireSlotAsync(string task, string runId, int max, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The advisory lock serialises every worker taking a slot of this task, until commit.
+        await Execute(connection, "SELECT pg_advisory_xact_lock(hashtext('taskbus-slots:' || $1))", cancellationToken, task);
+        await Execute(connection, "DELETE FROM taskbus_slots WHERE task = $1 AND expires < now()", cancellationToken, task);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO taskbus_slots (task, run_id, expires)
+            SELECT $1, $2, now() + $4 WHERE (SELECT count(*) FROM taskbus_slots WHERE task = $1 AND run_id <> $2) < $3
+            ON CONFLICT (task, run_id) DO UPDATE SET expires = excluded.expires
+            """, connection);
+        insert.Parameters.Add(new() { Value = task });
+        insert.Parameters.Add(new() { Value = runId });
+        insert.Parameters.Add(new() { Value = (long)max });
+        insert.Parameters.Add(new() { Value = lease });
+        var taken = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await transaction.CommitAsync(cancellationToken);
+        return taken;
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM taskbus_slots WHERE task = $1 AND run_id = $2");
+        command.Parameters.Add(new() { Value = task });
+        command.Parameters.Add(new() { Value = runId });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc />

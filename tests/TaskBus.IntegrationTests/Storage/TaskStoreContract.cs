@@ -140,6 +140,24 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Slots_AtMostMaxPerTask_ReleasedOrExpired()
+    {
+        var lease = TimeSpan.FromMinutes(5);
+        Assert.True(await Store.TryAcquireSlotAsync("dummy", "r1", 2, lease, CancellationToken.None));
+        Assert.True(await Store.TryAcquireSlotAsync("dummy", "r2", 2, lease, CancellationToken.None));
+        Assert.False(await Store.TryAcquireSlotAsync("dummy", "r3", 2, lease, CancellationToken.None));
+        Assert.True(await Store.TryAcquireSlotAsync("add", "r3", 2, lease, CancellationToken.None));
+        Assert.True(await Store.TryAcquireSlotAsync("dummy", "r1", 2, lease, CancellationToken.None));
+
+        await Store.ReleaseSlotAsync("dummy", "r1", CancellationToken.None);
+        Assert.True(await Store.TryAcquireSlotAsync("dummy", "r3", 2, lease, CancellationToken.None));
+
+        // A slot whose lease ran out (its worker died) is free again.
+        Assert.True(await Store.TryAcquireSlotAsync("fast", "dead", 1, TimeSpan.FromMilliseconds(-1), CancellationToken.None));
+        Assert.True(await Store.TryAcquireSlotAsync("fast", "next", 1, lease, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task TryClaim_TheFirstCallerOnly()
     {
         Assert.True(await Store.TryClaimAsync("tick-1", CancellationToken.None));
