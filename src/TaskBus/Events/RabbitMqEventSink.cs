@@ -36,7 +36,7 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
         {
             Uri = url,
             ClientProvidedName = $"taskbus-events-{TaskManager.WorkerName}",
-            AutomaticRecoveryEnabled = true,
+            AutomaticRecoveryEnabled = false,
         };
         _exchange = new CachedString(exchange);
         _writer = new Utf8JsonWriter(_buffer);
@@ -44,30 +44,55 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
 
     public async ValueTask SendAsync(IReadOnlyList<TaskRunEvent> events, CancellationToken cancellationToken)
     {
-        var channel = _channel ?? await OpenAsync(cancellationToken);
-        foreach (var evt in events)
+        try
         {
-            _buffer.ResetWrittenCount();
-            _writer.Reset(_buffer);
-            WriteEnvelope(evt);
-            await channel.BasicPublishAsync(_exchange, CachedString.Empty, false, Properties, _buffer.WrittenMemory.ToArray(), cancellationToken);
+            var channel = _channel is { IsOpen: true } open ? open : await OpenAsync(cancellationToken);
+            foreach (var evt in events)
+            {
+                _buffer.ResetWrittenCount();
+                _writer.Reset(_buffer);
+                WriteEnvelope(evt);
+                await channel.BasicPublishAsync(_exchange, CachedString.Empty, false, Properties, _buffer.WrittenMemory.ToArray(), cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The broker went away: start over with a new connection for the next batch; this one is lost.
+            await CloseAsync();
+            throw;
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
-            await _connection.CloseAsync();
+        await CloseAsync();
+        await _writer.DisposeAsync();
+    }
+
+    private async Task CloseAsync()
+    {
+        try
+        {
+            if (_connection is { IsOpen: true })
+                await _connection.CloseAsync();
+        }
+        catch (Exception)
+        {
+            // The connection is already gone; nothing to close.
+        }
         _channel?.Dispose();
         _connection?.Dispose();
         _channel = null;
         _connection = null;
-        await _writer.DisposeAsync();
     }
 
     private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
     {
-        _connection ??= await _factory.CreateConnectionAsync(cancellationToken);
+        if (_connection is not { IsOpen: true })
+        {
+            await CloseAsync();
+            _connection = await _factory.CreateConnectionAsync(cancellationToken);
+        }
         var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
         // Declared as MassTransit declares a message type's exchange, so either may come first.
         await channel.ExchangeDeclareAsync(_exchange.Value, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);

@@ -34,7 +34,8 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var channel = _channel ??= await OpenAsync(cancellationToken);
+            // A connection the broker dropped (a restart) is replaced; the caller's message is redelivered if this throws.
+            var channel = _channel is { IsOpen: true } open ? open : _channel = await OpenAsync(cancellationToken);
             // Declared on every use: that also restarts the queue's idle expiry, which is longer than its messages' life.
             await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
             {
@@ -62,6 +63,12 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
 
     private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
     {
+        if (_connection is { IsOpen: false })
+        {
+            _channel?.Dispose();
+            _connection.Dispose();
+            _connection = null;
+        }
         _connection ??= await new ConnectionFactory { Uri = url, ClientProvidedName = $"taskbus-delay-{TaskManager.WorkerName}" }
             .CreateConnectionAsync(cancellationToken);
         return await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);

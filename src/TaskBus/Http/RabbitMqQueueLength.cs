@@ -13,6 +13,11 @@ internal sealed class RabbitMqQueueLength(Uri url, string queue) : IQueueLength,
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            if (_connection is { IsOpen: false })
+            {
+                _connection.Dispose();
+                _connection = null;
+            }
             _connection ??= await new ConnectionFactory { Uri = url, ClientProvidedName = $"taskbus-status-{TaskManager.WorkerName}" }
                 .CreateConnectionAsync(cancellationToken);
             await using var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);

@@ -18,7 +18,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     {
         try
         {
-            _connection = await new ConnectionFactory { Uri = new Uri(Url) }.CreateConnectionAsync();
+            _connection = await ConnectAsync();
         }
         catch (Exception ex)
         {
@@ -34,13 +34,26 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         _connection?.Dispose();
     }
 
+    private Task<IConnection> ConnectAsync() => new ConnectionFactory { Uri = new Uri(Url) }.CreateConnectionAsync();
+
+    // A test may restart the broker: the fixture's own connection is then replaced.
+    private async Task<IChannel> ChannelAsync()
+    {
+        if (_connection is not { IsOpen: true })
+        {
+            _connection?.Dispose();
+            _connection = await ConnectAsync();
+        }
+        return await _connection.CreateChannelAsync();
+    }
+
     /// <summary>A queue name no other test uses.</summary>
     public static string NewQueueName(string test) => $"tb-it-{test}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>Deletes a task queue and its error and skipped queues, so nothing stays bound to the task exchanges.</summary>
     public async Task DeleteQueuesAsync(string queue)
     {
-        await using var channel = await _connection!.CreateChannelAsync();
+        await using var channel = await ChannelAsync();
         foreach (var name in new[] { queue, queue + "_error", queue + "_skipped" })
         {
             await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
@@ -51,7 +64,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     /// <summary>Puts a raw message straight on a queue through the default exchange.</summary>
     public async Task SendRawAsync(string queue, string body, string contentType, Guid? messageId = null)
     {
-        await using var channel = await _connection!.CreateChannelAsync();
+        await using var channel = await ChannelAsync();
         var properties = new BasicProperties { ContentType = contentType, Persistent = true, MessageId = messageId?.ToString() };
         await channel.BasicPublishAsync("", queue, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
@@ -59,7 +72,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     /// <summary>Consumes <paramref name="count"/> messages from a queue as they arrive, with their headers; fails after 60 s.</summary>
     public async Task<IReadOnlyList<(string Body, IDictionary<string, object?> Headers, string? MessageId)>> TakeAsync(string queue, int count)
     {
-        await using var channel = await _connection!.CreateChannelAsync();
+        await using var channel = await ChannelAsync();
         await channel.QueueDeclarePassiveAsync(queue);
         var result = new List<(string, IDictionary<string, object?>, string?)>();
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,7 +105,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public async Task<uint> MessageCountAsync(string queue)
     {
-        await using var channel = await _connection!.CreateChannelAsync();
+        await using var channel = await ChannelAsync();
         return await channel.MessageCountAsync(queue);
     }
 }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using MassTransit;
+using TaskBus.Contracts;
+using TaskBus.Contracts.Tasks;
+using TaskBus.IntegrationTests.Support;
+using TaskBus.Storage;
+using Xunit.Abstractions;
+
+namespace TaskBus.IntegrationTests;
+
+[Collection(RabbitMqCollection.Name)]
+public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly PostgresFixture _postgres = new();
+
+    public Task InitializeAsync() => _postgres.InitializeAsync();
+
+    public Task DisposeAsync() => _postgres.DisposeAsync();
+
+    [Fact]
+    public async Task RabbitMqRestartedWhileRunsAreConsumed_EveryRunEndsAndWorkersReconnect()
+    {
+        var queue = RabbitMqFixture.NewQueueName("restart");
+        var workers = new List<AppProcess>();
+        var store = new PostgresTaskStore(_postgres.ConnectionString);
+        try
+        {
+            string[] args = ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}", "--TaskBus:MaxConcurrentTasks=10"];
+            for (var i = 0; i < 2; i++)
+                workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, args));
+            var ids = new List<string>();
+            await using (var publisher = await EventWatcher.StartAsync(rabbit))
+            {
+                for (var i = 0; i < 500; i++)
+                {
+                    var id = NewId.NextGuid();
+                    ids.Add(id.ToString("N"));
+                    await publisher.Bus.Publish(new Sleep { Ms = 200 }, c => c.MessageId = id);
+                }
+                await publisher.WaitFor(e => e.Task == "sleep" && e.State == TaskState.Success);
+            }
+
+            // 500 runs of 200 ms on 20 slots take about 5 s: the broker goes down while most still wait or run.
+            var before = await FinishedAsync(store, ids);
+            await RabbitMqCtl("stop_app");
+            await RabbitMqCtl("start_app");
+            await RabbitMqCtl("await_startup");
+
+            // Events sent while the broker was down are lost by design; the store is the record here.
+            var deadline = DateTimeOffset.UtcNow.AddMinutes(3);
+            int finished;
+            while ((finished = await FinishedAsync(store, ids)) < ids.Count && DateTimeOffset.UtcNow < deadline)
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            output.WriteLine($"{before} of {ids.Count} runs had finished when the broker stopped; {finished} reached a final state after the restart");
+            Assert.True(before < ids.Count, "the broker restarted before the runs were done");
+            Assert.Equal(ids.Count, finished);
+
+            // The workers reconnected by themselves: a run queued now is consumed.
+            await using var after = await EventWatcher.StartAsync(rabbit);
+            var next = NewId.NextGuid();
+            await after.Bus.Publish(new Add { A = 1, B = 1 }, c => c.MessageId = next);
+            await Task.WhenAny(workers.Select(w => w.WaitForLineAsync(l => l.Contains("1+1=2", StringComparison.Ordinal))));
+            Assert.Equal(TaskState.Success, (await after.WaitForFinal(next.ToString("N"))).State);
+        }
+        finally
+        {
+            foreach (var worker in workers)
+                await worker.DisposeAsync();
+            await store.DisposeAsync();
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    private static async Task<int> FinishedAsync(PostgresTaskStore store, IReadOnlyList<string> ids)
+    {
+        var finished = 0;
+        string? cursor = null;
+        do
+        {
+            var page = await store.QueryRunsAsync(new TaskRunQuery { Task = "sleep", Limit = 1000, Cursor = cursor }, CancellationToken.None);
+            finished += page.Runs.Count(r => r.State.IsFinished() && ids.Contains(r.Id));
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+        return finished;
+    }
+
+    private static async Task RabbitMqCtl(string command)
+    {
+        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", command) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"rabbitmqctl {command}: {await process.StandardError.ReadToEndAsync()}");
+    }
+}
