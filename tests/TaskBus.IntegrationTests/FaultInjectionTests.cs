@@ -18,7 +18,11 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
             await using var watcher = await EventWatcher.StartAsync(rabbit);
             var id = NewId.NextGuid();
             var runId = id.ToString("N");
-            await using (var first = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:StoppingGracePeriod=00:00:01"))
+            var postgres = new PostgresFixture();
+            await postgres.InitializeAsync();
+            await using var dropDatabase = new AsyncCleanup(postgres.DisposeAsync);
+            string[] store = ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={postgres.ConnectionString}"];
+            await using (var first = await AppProcess.StartWorkerAsync(rabbit, queue, [.. store, "--TaskBus:StoppingGracePeriod=00:00:01"]))
             {
                 await watcher.Bus.Publish(new Dummy { Sleep = 100 }, c => c.MessageId = id);
                 await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running);
@@ -26,8 +30,15 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
             }
             var interrupted = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Interrupted);
             Assert.NotNull(interrupted.End);
+            // The stored run says so too (aio-fluid's shutdown case), written before the worker exited.
+            await using (var history = new TaskBus.Storage.PostgresTaskStore(postgres.ConnectionString))
+            {
+                var stored = await history.GetRunAsync(runId, CancellationToken.None);
+                Assert.Equal(TaskState.Interrupted, stored?.State);
+                Assert.NotNull(stored!.End);
+            }
 
-            await using var second = await AppProcess.StartWorkerAsync(rabbit, queue);
+            await using var second = await AppProcess.StartWorkerAsync(rabbit, queue, store);
             var again = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running && e.Redelivered);
             // dummy(sleep=100) runs its 100 s again on the second worker.
             var final = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Success, TimeSpan.FromSeconds(150));
