@@ -36,9 +36,10 @@ root.Subcommands.Add(enable);
 
 var taskArgument = new Argument<string>("task") { Description = "The task name." };
 var paramsOption = new Option<string?>("--params") { Description = "Params as a JSON object." };
-var exec = new Command("exec", "Run a task inline in this process and print the final run as JSON.") { taskArgument, paramsOption };
+var runIdOption = new Option<string?>("--run-id") { Description = "The run id (a GUID); a new one by default." };
+var exec = new Command("exec", "Run a task inline in this process and print the final run as JSON.") { taskArgument, paramsOption, runIdOption };
 exec.TreatUnmatchedTokensAsErrors = false;
-exec.SetAction((result, ct) => ExecAsync(result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.UnmatchedTokens, ct));
+exec.SetAction((result, ct) => ExecAsync(result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.GetValue(runIdOption), result.UnmatchedTokens, ct));
 root.Subcommands.Add(exec);
 
 return await root.Parse(commandArgs).InvokeAsync();
@@ -105,7 +106,7 @@ async Task<int> EnableAsync(string taskName, bool enabled, CancellationToken can
     }
 }
 
-async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> fieldTokens, CancellationToken cancellationToken)
+async Task<int> ExecAsync(string taskName, string? json, string? runId, IReadOnlyList<string> fieldTokens, CancellationToken cancellationToken)
 {
     if (BuildOffline() is not { } host)
         return CommandLineHost.BadInput;
@@ -117,9 +118,9 @@ async Task<int> ExecAsync(string taskName, string? json, IReadOnlyList<string> f
         {
             var task = manager.Registry.Get(taskName);
             var parameters = ParamsArguments.Build(task, json, ParamsArguments.ParseOptions(fieldTokens));
-            run = manager.CreateTaskRun(taskName, parameters);
+            run = manager.CreateTaskRun(taskName, parameters, runId);
         }
-        catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException)
+        catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
             return CommandLineHost.Fail(ex.Message);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using TaskBus.Contracts;
 
 namespace TaskBus.Execution;
@@ -27,7 +28,10 @@ internal static class TaskExecution
         try
         {
             scope.GetRequiredService<TaskRunContext>().Run = run;
-            await task.Invoker!.InvokeAsync(scope, run.Params, linked.Token);
+            if (task.Isolated && !IsolatedRun.InChild)
+                await IsolatedRun.RunAsync(task, run, scope.GetRequiredService<ILoggerFactory>().CreateLogger("TaskBus.Isolated"), linked.Token);
+            else
+                await task.Invoker!.InvokeAsync(scope, run.Params, linked.Token);
             run.SetState(TaskState.Success);
             return null;
         }
@@ -53,7 +57,8 @@ internal static class TaskExecution
         }
         catch (Exception ex)
         {
-            run.Error = $"{ex.GetType().Name}: {ex.Message}";
+            // A child's failure already reads "Type: message".
+            run.Error = ex is IsolatedTaskException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
             run.SetState(TaskState.Failure);
             if (rethrow)
                 throw;

@@ -29,6 +29,13 @@ public sealed class TaskAttribute : Attribute
     /// <summary>Runs of this task at once; 0 means no limit. Defaults to 0.</summary>
     public int MaxConcurrency { get; set; }
 
+    /// <summary>
+    /// Run each run in a child process of the worker binary (aio-fluid's <c>cpu_bound</c>): CPU-bound code that
+    /// ignores its cancellation token is still stopped at the timeout (SIGTERM, then SIGKILL 5 s later).
+    /// The host must have the reference worker's <c>exec</c> command. Defaults to false.
+    /// </summary>
+    public bool Isolated { get; set; }
+
     /// <summary>Tags, used to filter task listings. Defaults to none.</summary>
     public string[] Tags { get; set; } = [];
 }

@@ -30,6 +30,7 @@ public sealed class TaskDescriptor
         Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
         MaxConcurrency = options.MaxConcurrency;
         Tags = options.Tags.ToFrozenSet(StringComparer.Ordinal);
+        Isolated = options.Isolated;
         Message = (ITaskMessage)Activator.CreateInstance(typeof(TaskMessage<>).MakeGenericType(paramsType))!;
         if (taskType is not null)
             Invoker = (ITaskInvoker)Activator.CreateInstance(typeof(TaskInvoker<,>).MakeGenericType(taskType, paramsType))!;
@@ -58,6 +59,12 @@ public sealed class TaskDescriptor
 
     /// <summary>Runs of this task at once; 0 means no limit.</summary>
     public int MaxConcurrency { get; }
+
+    /// <summary>True when each run goes in a child process.</summary>
+    public bool Isolated { get; }
+
+    /// <summary>Environment variables for an isolated run's child process.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; private init; } = new Dictionary<string, string>();
 
     /// <summary>The task's tags.</summary>
     public IReadOnlySet<string> Tags { get; }
@@ -107,6 +114,7 @@ public sealed class TaskDescriptor
             Schedule = schedule,
             Retry = taskType.GetCustomAttributes<RetryAttribute>().FirstOrDefault(a => a is not RateLimitRetryAttribute)?.ToPolicy(),
             RateLimitRetry = taskType.GetCustomAttribute<RateLimitRetryAttribute>()?.ToPolicy(),
+            Environment = taskType.GetCustomAttributes<TaskEnvAttribute>().ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal),
         };
     }
 
