@@ -29,6 +29,8 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
             for (var i = 0; i < 2; i++)
                 workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, args));
             var ids = new List<string>();
+            // A TaskBus publisher process that stays up through the restart.
+            await using var queuer = await PublisherHost.StartAsync(rabbit);
             await using (var publisher = await EventWatcher.StartAsync(rabbit))
             {
                 for (var i = 0; i < 500; i++)
@@ -55,12 +57,11 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
             Assert.True(before < ids.Count, "the broker restarted before the runs were done");
             Assert.Equal(ids.Count, finished);
 
-            // The workers reconnected by themselves: a run queued now is consumed.
+            // The publisher and the workers reconnected by themselves: a run the publisher queues now is consumed.
             await using var after = await EventWatcher.StartAsync(rabbit);
-            var next = NewId.NextGuid();
-            await after.Bus.Publish(new Add { A = 1, B = 1 }, c => c.MessageId = next);
+            var next = await queuer.Manager.QueueAsync("add", new Add { A = 1, B = 1 });
             await Task.WhenAny(workers.Select(w => w.WaitForLineAsync(l => l.Contains("1+1=2", StringComparison.Ordinal))));
-            Assert.Equal(TaskState.Success, (await after.WaitForFinal(next.ToString("N"))).State);
+            Assert.Equal(TaskState.Success, (await after.WaitForFinal(next.Id)).State);
         }
         finally
         {
