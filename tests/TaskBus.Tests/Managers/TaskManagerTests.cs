@@ -9,55 +9,44 @@ using TaskBus.Tests.Support;
 
 namespace TaskBus.Tests.Managers;
 
-public sealed class TaskManagerTests : IAsyncLifetime
+public sealed class TaskManagerTests : HarnessTest
 {
-    private TestServices _services = null!;
-    private RunRecorder _recorder = null!;
-
-    public async Task InitializeAsync()
-    {
-        _services = await TestServices.StartAsync();
-        _recorder = new RunRecorder(_services.Manager);
-    }
-
-    public async Task DisposeAsync() => await _services.DisposeAsync();
-
     [Fact]
     public async Task QueueAsync_DispatchesInitThenQueuedThenPublishes_AndTheConsumerRunsIt()
     {
-        var run = await _services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 3, ["b"] = 4 });
+        var run = await Services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 3, ["b"] = 4 });
 
         Assert.Equal(TaskState.Queued, run.State);
-        var final = await _recorder.WaitForFinal(run.Id);
+        var final = await Recorder.WaitForFinal(run.Id);
         Assert.Equal(TaskState.Success, final.State);
-        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], _recorder.StatesOf(run.Id));
-        Assert.True(await _services.Harness.Consumed.Any<Add>(x => x.Context.MessageId == run.Guid));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], Recorder.StatesOf(run.Id));
+        Assert.True(await Services.Harness.Consumed.Any<Add>(x => x.Context.MessageId == run.Guid));
     }
 
     [Fact]
     public async Task QueueAsync_PublishesEveryStateChangeAsATaskRunEvent()
     {
-        var run = await _services.Manager.QueueAsync("noop");
-        await _recorder.WaitForFinal(run.Id);
+        var run = await Services.Manager.QueueAsync("noop");
+        await Recorder.WaitForFinal(run.Id);
 
         foreach (var state in new[] { TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success })
-            Assert.True(await _services.Harness.Published.Any<TaskRunEvent>(x => x.Context.Message.Id == run.Id && x.Context.Message.State == state), state.ToWire());
+            Assert.True(await Services.Harness.Published.Any<TaskRunEvent>(x => x.Context.Message.Id == run.Id && x.Context.Message.State == state), state.ToWire());
     }
 
     [Fact]
     public async Task QueueAsync_UnknownTaskOrBadParams_ThrowsAndPublishesNothing()
     {
-        await Assert.ThrowsAsync<UnknownTaskException>(() => _services.Manager.QueueAsync("nosuch"));
-        await Assert.ThrowsAsync<TaskParamsException>(() => _services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 1 }));
+        await Assert.ThrowsAsync<UnknownTaskException>(() => Services.Manager.QueueAsync("nosuch"));
+        await Assert.ThrowsAsync<TaskParamsException>(() => Services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 1 }));
 
-        Assert.False(await _services.Harness.Published.Any<Add>());
-        Assert.Empty(_recorder.Events);
+        Assert.False(await Services.Harness.Published.Any<Add>());
+        Assert.Empty(Recorder.Events);
     }
 
     [Fact]
     public async Task QueueAndWaitAsync_Abort_ReturnsAborted()
     {
-        var run = await _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Abort = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
+        var run = await Services.Manager.QueueAndWaitAsync("dummy", new Dummy { Abort = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
 
         Assert.Equal(TaskState.Aborted, run.State);
         Assert.Equal("dummy aborted", run.Error);
@@ -67,7 +56,7 @@ public sealed class TaskManagerTests : IAsyncLifetime
     [Fact]
     public async Task QueueAndWaitAsync_Error_ReturnsFailureWithTheException()
     {
-        var run = await _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Error = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
+        var run = await Services.Manager.QueueAndWaitAsync("dummy", new Dummy { Error = true, Sleep = 0 }, TimeSpan.FromSeconds(30));
 
         Assert.Equal(TaskState.Failure, run.State);
         Assert.Equal("InvalidOperationException: dummy error", run.Error);
@@ -77,25 +66,25 @@ public sealed class TaskManagerTests : IAsyncLifetime
     public async Task QueueAndWaitAsync_NotFinishedInTime_ThrowsTimeout()
     {
         await Assert.ThrowsAsync<TimeoutException>(() =>
-            _services.Manager.QueueAndWaitAsync("dummy", new Dummy { Sleep = 30 }, TimeSpan.FromMilliseconds(200)));
+            Services.Manager.QueueAndWaitAsync("dummy", new Dummy { Sleep = 30 }, TimeSpan.FromMilliseconds(200)));
     }
 
     [Fact]
     public async Task ExecuteAsync_RunsInline()
     {
-        var run = await _services.Manager.ExecuteAsync("dummy", new Dummy { Sleep = 0.2 });
+        var run = await Services.Manager.ExecuteAsync("dummy", new Dummy { Sleep = 0.2 });
 
         Assert.Equal(TaskState.Success, run.State);
         Assert.NotNull(run.End);
-        Assert.False(await _services.Harness.Published.Any<Dummy>());
+        Assert.False(await Services.Harness.Published.Any<Dummy>());
     }
 
     [Fact]
     public async Task ExecuteAsync_Error_ReachesTheCaller()
     {
-        var run = _services.Manager.CreateTaskRun("dummy", new Dummy { Error = true, Sleep = 0 });
+        var run = Services.Manager.CreateTaskRun("dummy", new Dummy { Error = true, Sleep = 0 });
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _services.Manager.ExecuteAsync(run));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Services.Manager.ExecuteAsync(run));
 
         Assert.Equal("dummy error", error.Message);
         Assert.Equal(TaskState.Failure, run.State);
@@ -104,7 +93,7 @@ public sealed class TaskManagerTests : IAsyncLifetime
     [Fact]
     public async Task ExecuteAsync_Abort_ReturnsAborted()
     {
-        var run = await _services.Manager.ExecuteAsync("dummy", new Dummy { Abort = true, Sleep = 0 });
+        var run = await Services.Manager.ExecuteAsync("dummy", new Dummy { Abort = true, Sleep = 0 });
 
         Assert.Equal(TaskState.Aborted, run.State);
     }
@@ -112,28 +101,28 @@ public sealed class TaskManagerTests : IAsyncLifetime
     [Fact]
     public async Task TwoConcurrentRuns_OfATaskLimitedToOne_AtLeastOneIsRateLimited()
     {
-        var first = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
-        var second = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
+        var first = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
+        var second = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });
 
-        var states = new[] { (await _recorder.WaitForFinal(first.Id)).State, (await _recorder.WaitForFinal(second.Id)).State };
+        var states = new[] { (await Recorder.WaitForFinal(first.Id)).State, (await Recorder.WaitForFinal(second.Id)).State };
 
         Assert.Contains(TaskState.RateLimited, states);
         Assert.Contains(TaskState.Success, states);
-        Assert.Equal(0, _services.Consumer.NumConcurrentTasksFor("dummy"));
+        Assert.Equal(0, Services.Consumer.NumConcurrentTasksFor("dummy"));
     }
 
     [Fact]
     public async Task PlainPublish_OfATaskMessage_IsARunWithTheMessageIdAndAllItsEvents()
     {
-        var bus = _services.Harness.Bus;
+        var bus = Services.Harness.Bus;
         var messageId = NewId.NextGuid();
 
         await bus.Publish(new Add { A = 1, B = 2 }, c => c.MessageId = messageId);
 
-        var final = await _recorder.WaitForFinal(messageId.ToString("N"));
+        var final = await Recorder.WaitForFinal(messageId.ToString("N"));
         Assert.Equal(TaskState.Success, final.State);
         Assert.Equal("add", final.Task);
-        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], _recorder.StatesOf(final.Id));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], Recorder.StatesOf(final.Id));
     }
 
     [Fact]
@@ -145,26 +134,26 @@ public sealed class TaskManagerTests : IAsyncLifetime
             seen.TrySetResult(run);
             return Task.CompletedTask;
         };
-        Assert.Null(_services.Manager.RegisterAsyncHandler("running.test", handler));
+        Assert.Null(Services.Manager.RegisterAsyncHandler("running.test", handler));
 
-        var queued = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0 });
+        var queued = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0 });
         var snapshot = await seen.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(queued.Id, snapshot.Id);
         Assert.Equal(TaskState.Running, snapshot.State);
-        Assert.Same(handler, _services.Manager.UnregisterAsyncHandler("running.test"));
-        Assert.Null(_services.Manager.UnregisterAsyncHandler("running.test"));
+        Assert.Same(handler, Services.Manager.UnregisterAsyncHandler("running.test"));
+        Assert.Null(Services.Manager.UnregisterAsyncHandler("running.test"));
     }
 
     [Fact]
     public async Task CancelRunning_InterruptsRunsInProgress()
     {
-        var run = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
-        await _recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+        var run = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
+        await Recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
 
-        _services.Consumer.CancelRunning();
+        Services.Consumer.CancelRunning();
 
-        var final = await _recorder.WaitForFinal(run.Id);
+        var final = await Recorder.WaitForFinal(run.Id);
         Assert.Equal(TaskState.Interrupted, final.State);
         Assert.NotNull(final.End);
     }
@@ -172,45 +161,45 @@ public sealed class TaskManagerTests : IAsyncLifetime
     [Fact]
     public async Task Status_CountsRunsInProgress()
     {
-        var run = await _services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
-        await _recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+        var run = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 100 });
+        await Recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
 
-        var status = _services.Manager.GetStatus();
+        var status = Services.Manager.GetStatus();
 
         Assert.Equal("task_consumer", status.Type);
         Assert.Equal(1, status.NumConcurrentTasks);
         Assert.Equal(1, status.Running["dummy"]);
-        _services.Consumer.CancelRunning();
-        await _recorder.WaitForFinal(run.Id);
+        Services.Consumer.CancelRunning();
+        await Recorder.WaitForFinal(run.Id);
     }
 
     [Fact]
     public async Task DisabledTask_QueuedWithHighPriority_EndsAbortedWithoutRunning_AndKeepsItsParams()
     {
-        var store = _services.Provider.GetRequiredService<ITaskStore>();
+        var store = Services.Provider.GetRequiredService<ITaskStore>();
         await store.SetEnabledAsync("add", false, CancellationToken.None);
 
-        var run = await _services.Manager.QueueAsync("add", new Add { A = 1, B = 2 }, TaskPriority.High);
-        var final = await _recorder.WaitForFinal(run.Id);
+        var run = await Services.Manager.QueueAsync("add", new Add { A = 1, B = 2 }, TaskPriority.High);
+        var final = await Recorder.WaitForFinal(run.Id);
 
         Assert.Equal(TaskState.Aborted, final.State);
         Assert.NotNull(final.End);
         Assert.Equal(new Add { A = 1, B = 2 }, final.Params);
         Assert.Equal(TaskPriority.High, final.Priority);
         Assert.Equal("task add is disabled", final.Error);
-        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Aborted], _recorder.StatesOf(run.Id));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Aborted], Recorder.StatesOf(run.Id));
     }
 
     [Fact]
     public async Task FinishedRuns_AreWrittenToTheStore_ExceptSkipDbTasks()
     {
-        var add = await _services.Manager.QueueAndWaitAsync("add", new Add { A = 1, B = 2 }, TimeSpan.FromSeconds(30));
-        var ping = await _services.Manager.QueueAndWaitAsync("ping", null, TimeSpan.FromSeconds(30));
-        await _recorder.WaitForFinal(add.Id);
-        await _recorder.WaitForFinal(ping.Id);
-        await _services.Provider.GetRequiredService<TaskStoreWriter>().FlushAsync();
+        var add = await Services.Manager.QueueAndWaitAsync("add", new Add { A = 1, B = 2 }, TimeSpan.FromSeconds(30));
+        var ping = await Services.Manager.QueueAndWaitAsync("ping", null, TimeSpan.FromSeconds(30));
+        await Recorder.WaitForFinal(add.Id);
+        await Recorder.WaitForFinal(ping.Id);
+        await Services.Provider.GetRequiredService<TaskStoreWriter>().FlushAsync();
 
-        var store = _services.Provider.GetRequiredService<ITaskStore>();
+        var store = Services.Provider.GetRequiredService<ITaskStore>();
         var stored = await store.GetRunAsync(add.Id, CancellationToken.None);
         Assert.Equal(TaskState.Success, stored?.State);
         Assert.Equal(3, stored!.Params!.Value.GetProperty("a").GetDouble() + stored.Params.Value.GetProperty("b").GetDouble());
