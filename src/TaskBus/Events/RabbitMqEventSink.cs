@@ -4,6 +4,7 @@ using MassTransit;
 using RabbitMQ.Client;
 using TaskBus.Contracts;
 using TaskBus.Serialization;
+using TaskBus.Transport;
 
 namespace TaskBus.Events;
 
@@ -22,22 +23,16 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
         DeliveryMode = DeliveryModes.Transient,
     };
 
-    private readonly ConnectionFactory _factory;
+    private readonly RabbitMqConnection _connection;
     private readonly CachedString _exchange;
     private readonly string _messageType = MessageUrn.ForTypeString<TaskRunEvent>();
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
-    private IConnection? _connection;
     private IChannel? _channel;
 
     public RabbitMqEventSink(Uri url, string exchange)
     {
-        _factory = new ConnectionFactory
-        {
-            Uri = url,
-            ClientProvidedName = $"taskbus-events-{TaskManager.WorkerName}",
-            AutomaticRecoveryEnabled = false,
-        };
+        _connection = new RabbitMqConnection(url, "events");
         _exchange = new CachedString(exchange);
         _writer = new Utf8JsonWriter(_buffer);
     }
@@ -71,29 +66,14 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
 
     private async Task CloseAsync()
     {
-        try
-        {
-            if (_connection is { IsOpen: true })
-                await _connection.CloseAsync();
-        }
-        catch (Exception)
-        {
-            // The connection is already gone; nothing to close.
-        }
         _channel?.Dispose();
-        _connection?.Dispose();
         _channel = null;
-        _connection = null;
+        await _connection.ResetAsync();
     }
 
     private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
     {
-        if (_connection is not { IsOpen: true })
-        {
-            await CloseAsync();
-            _connection = await _factory.CreateConnectionAsync(cancellationToken);
-        }
-        var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+        var channel = await _connection.CreateChannelAsync(null, cancellationToken);
         // Declared as MassTransit declares a message type's exchange, so either may come first.
         await channel.ExchangeDeclareAsync(_exchange.Value, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         return _channel = channel;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using MassTransit;
 using RabbitMQ.Client;
+using TaskBus.Transport;
 
 namespace TaskBus.Execution;
 
@@ -14,7 +15,7 @@ namespace TaskBus.Execution;
 internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRequeue, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private IConnection? _connection;
+    private readonly RabbitMqConnection _connection = new(url, "delay");
     private IChannel? _channel;
 
     public async Task SendAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, Guid? requestId, Uri? responseAddress, CancellationToken cancellationToken)
@@ -35,7 +36,9 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
         try
         {
             // A connection the broker dropped (a restart) is replaced; the caller's message is redelivered if this throws.
-            var channel = _channel is { IsOpen: true } open ? open : _channel = await OpenAsync(cancellationToken);
+            var channel = _channel is { IsOpen: true } open
+                ? open
+                : _channel = await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
             // Declared on every use: that also restarts the queue's idle expiry, which is longer than its messages' life.
             await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
             {
@@ -54,24 +57,9 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
-            await _connection.CloseAsync();
         _channel?.Dispose();
-        _connection?.Dispose();
+        await _connection.DisposeAsync();
         _gate.Dispose();
-    }
-
-    private async Task<IChannel> OpenAsync(CancellationToken cancellationToken)
-    {
-        if (_connection is { IsOpen: false })
-        {
-            _channel?.Dispose();
-            _connection.Dispose();
-            _connection = null;
-        }
-        _connection ??= await new ConnectionFactory { Uri = url, ClientProvidedName = $"taskbus-delay-{TaskManager.WorkerName}" }
-            .CreateConnectionAsync(cancellationToken);
-        return await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
     }
 
     // MassTransit's JSON envelope, so the worker consumes the dead-lettered message like any other.

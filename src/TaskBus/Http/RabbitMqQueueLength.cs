@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using TaskBus.Transport;
 
 namespace TaskBus.Http;
 
@@ -6,21 +7,14 @@ namespace TaskBus.Http;
 internal sealed class RabbitMqQueueLength(Uri url, string queue) : IQueueLength, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private IConnection? _connection;
+    private readonly RabbitMqConnection _connection = new(url, "status");
 
     public async Task<long?> GetAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_connection is { IsOpen: false })
-            {
-                _connection.Dispose();
-                _connection = null;
-            }
-            _connection ??= await new ConnectionFactory { Uri = url, ClientProvidedName = $"taskbus-status-{TaskManager.WorkerName}" }
-                .CreateConnectionAsync(cancellationToken);
-            await using var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            await using var channel = await _connection.CreateChannelAsync(null, cancellationToken);
             return await channel.MessageCountAsync(queue, cancellationToken);
         }
         finally
@@ -31,11 +25,7 @@ internal sealed class RabbitMqQueueLength(Uri url, string queue) : IQueueLength,
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
-        {
-            await _connection.CloseAsync();
-            _connection.Dispose();
-        }
+        await _connection.DisposeAsync();
         _gate.Dispose();
     }
 }
