@@ -56,6 +56,9 @@ public sealed record TaskRunEvent
     /// </summary>
     public bool Redelivered { get; init; }
 
+    /// <summary>The tick of the schedule a scheduled run belongs to (UTC); null for a run queued otherwise.</summary>
+    public DateTimeOffset? ScheduledFor { get; init; }
+
     /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
 }

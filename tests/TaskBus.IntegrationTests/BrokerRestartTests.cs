@@ -30,8 +30,8 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
                 workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, args));
             var ids = new List<string>();
             // A TaskBus publisher process that stays up through the restart.
-            await using var queuer = await PublisherHost.StartAsync(rabbit);
-            await using (var publisher = await EventWatcher.StartAsync(rabbit))
+            await using var queuer = await PublisherHost.StartAsync(rabbit, queue);
+            await using (var publisher = await EventWatcher.StartAsync(rabbit, queue))
             {
                 for (var i = 0; i < 500; i++)
                 {
@@ -58,7 +58,7 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
             Assert.Equal(ids.Count, finished);
 
             // The publisher and the workers reconnected by themselves: a run the publisher queues now is consumed.
-            await using var after = await EventWatcher.StartAsync(rabbit);
+            await using var after = await EventWatcher.StartAsync(rabbit, queue);
             var next = await queuer.Manager.QueueAsync("add", new Add { A = 1, B = 1 });
             await Task.WhenAny(workers.Select(w => w.WaitForLineAsync(l => l.Contains("1+1=2", StringComparison.Ordinal))));
             Assert.Equal(TaskState.Success, (await after.WaitForFinal(next.Id)).State);

@@ -24,7 +24,7 @@ public sealed class ConcurrencyTests(RabbitMqFixture rabbit, ITestOutputHelper o
         var workers = new List<AppProcess>();
         try
         {
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             string[] store = ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}", "--TaskBus:MaxConcurrentTasks=10"];
             for (var i = 0; i < 2; i++)
                 workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, store));

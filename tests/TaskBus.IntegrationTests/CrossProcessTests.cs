@@ -19,7 +19,7 @@ public sealed class CrossProcessTests(RabbitMqFixture rabbit)
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
 
             await using var publisher = AppProcess.Start("TaskBus.Publisher",
-                AppProcess.PublisherArgs(rabbit, "queue", "add", "--param", "a=3", "--param", "b=4", "--wait", "--timeout", "60"));
+                AppProcess.PublisherArgsFor(rabbit, queue, "queue", "add", "--param", "a=3", "--param", "b=4", "--wait", "--timeout", "60"));
 
             Assert.Equal(0, await publisher.WaitForExitAsync());
             var run = JsonSerializer.Deserialize<TaskRunEvent>(publisher.StdoutLines.Single(), TaskBusJson.Options)!;
@@ -44,7 +44,7 @@ public sealed class CrossProcessTests(RabbitMqFixture rabbit)
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
 
             await using var publisher = AppProcess.Start("TaskBus.Publisher",
-                AppProcess.PublisherArgs(rabbit, "queue", "dummy", "--params", """{"sleep":0,"error":true}""", "--wait"));
+                AppProcess.PublisherArgsFor(rabbit, queue, "queue", "dummy", "--params", """{"sleep":0,"error":true}""", "--wait"));
 
             Assert.Equal(1, await publisher.WaitForExitAsync());
             var run = JsonSerializer.Deserialize<TaskRunEvent>(publisher.StdoutLines.Single(), TaskBusJson.Options)!;
@@ -64,7 +64,7 @@ public sealed class CrossProcessTests(RabbitMqFixture rabbit)
     {
         await using var watcher = await EventWatcher.StartAsync(rabbit);
 
-        await using var publisher = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgs(rabbit, "queue", task, "--param", "a=1"));
+        await using var publisher = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, RabbitMqFixture.NewQueueName("unused"), "queue", task, "--param", "a=1"));
 
         Assert.Equal(2, await publisher.WaitForExitAsync());
         Assert.Contains(error, publisher.Output, StringComparison.Ordinal);
@@ -79,11 +79,11 @@ public sealed class CrossProcessTests(RabbitMqFixture rabbit)
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
-            await using var watch = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgs(rabbit, "watch", "--json", "--task", "add"));
+            await using var watch = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, "watch", "--json", "--task", "add"));
             await watch.WaitForLineAsync(l => l.Contains("Watching", StringComparison.Ordinal));
 
             await using var publisher = AppProcess.Start("TaskBus.Publisher",
-                AppProcess.PublisherArgs(rabbit, "queue", "add", "--params", """{"a":1,"b":2}"""));
+                AppProcess.PublisherArgsFor(rabbit, queue, "queue", "add", "--params", """{"a":1,"b":2}"""));
             Assert.Equal(0, await publisher.WaitForExitAsync());
             var queued = JsonSerializer.Deserialize<TaskRunEvent>(publisher.StdoutLines.Single(), TaskBusJson.Options)!;
             Assert.Equal(TaskState.Queued, queued.State);
@@ -113,7 +113,7 @@ public sealed class CrossProcessTests(RabbitMqFixture rabbit)
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
             // The watcher's bus is a plain MassTransit bus: it knows only MassTransit and TaskBus.Contracts.
-            await using var service = await EventWatcher.StartAsync(rabbit);
+            await using var service = await EventWatcher.StartAsync(rabbit, queue);
             var messageId = NewId.NextGuid();
 
             await service.Bus.Publish(new Add { A = 20, B = 22 }, context => context.MessageId = messageId);

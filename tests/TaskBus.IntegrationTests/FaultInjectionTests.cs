@@ -15,7 +15,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
         var queue = RabbitMqFixture.NewQueueName("sigterm");
         try
         {
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var id = NewId.NextGuid();
             var runId = id.ToString("N");
             var postgres = new PostgresFixture();
@@ -60,7 +60,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
         var workers = new List<AppProcess>();
         try
         {
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             for (var i = 0; i < 2; i++)
                 workers.Add(await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=20"));
             var ids = Enumerable.Range(0, 200).Select(_ => NewId.NextGuid()).ToList();
@@ -93,7 +93,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=20");
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var good = new List<Guid>();
             for (var i = 0; i < 1000; i++)
             {

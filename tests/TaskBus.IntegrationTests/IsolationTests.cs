@@ -17,7 +17,7 @@ public sealed partial class IsolationTests(RabbitMqFixture rabbit, ITestOutputHe
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var id = NewId.NextGuid();
 
             await watcher.Bus.Publish(new Spin { Seconds = 60 }, c => c.MessageId = id);
@@ -44,7 +44,7 @@ public sealed partial class IsolationTests(RabbitMqFixture rabbit, ITestOutputHe
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var id = NewId.NextGuid();
 
             await watcher.Bus.Publish(new Spin { Seconds = 0.2 }, c => c.MessageId = id);

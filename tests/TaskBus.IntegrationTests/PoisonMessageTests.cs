@@ -17,7 +17,7 @@ public sealed class PoisonMessageTests(RabbitMqFixture rabbit)
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var malformed = NewId.NextGuid();
             var unknownTask = NewId.NextGuid();
             var badParams = NewId.NextGuid();

@@ -16,9 +16,9 @@ public sealed class PriorityTests(RabbitMqFixture rabbit)
             await using (var first = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=1"))
                 Assert.Equal(0, await first.StopAsync());
 
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             var priorities = new Dictionary<string, TaskPriority>();
-            await using (var publisher = await PublisherHost.StartAsync(rabbit))
+            await using (var publisher = await PublisherHost.StartAsync(rabbit, queue))
             {
                 for (var i = 0; i < 20; i++)
                 {

@@ -15,7 +15,7 @@ public sealed class RetryTests(RabbitMqFixture rabbit)
         string[] retryIn10s = ["--TaskBus:Retries:retryable:Wait=00:00:10"];
         try
         {
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
             string runId;
             await using (var worker = await AppProcess.StartWorkerAsync(rabbit, queue, retryIn10s))
             {

@@ -17,7 +17,7 @@ public sealed class SchedulingTests(RabbitMqFixture rabbit, ITestOutputHelper ou
     public async Task ThreeSchedulingWorkers_FireEachTickOnce_AndResumeAfterTheFiringOneIsKilled()
     {
         var queue = RabbitMqFixture.NewQueueName("sched");
-        await using var watcher = await EventWatcher.StartAsync(rabbit);
+        await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
         var workers = new List<AppProcess>();
         try
         {
@@ -61,7 +61,7 @@ public sealed class SchedulingTests(RabbitMqFixture rabbit, ITestOutputHelper ou
         try
         {
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, StoreArgs());
-            await using var watcher = await EventWatcher.StartAsync(rabbit);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
 
             await using (var disable = AppProcess.Start("TaskBus.Worker", ["enable", "add", "--disable", .. StoreArgs()]))
             {

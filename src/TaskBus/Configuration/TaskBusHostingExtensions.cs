@@ -11,6 +11,7 @@ using TaskBus.Execution;
 using TaskBus.Http;
 using TaskBus.Scheduling;
 using TaskBus.Storage;
+using TaskBus.Transport;
 
 namespace TaskBus;
 
@@ -84,6 +85,8 @@ public static class TaskBusHostingExtensions
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(new Uri(options.RabbitMQ.Url));
+                    // A plain Publish(new Add {...}) from this process goes to this group's queue, like a queued run.
+                    cfg.RouteTaskMessages(options.QueueName, registry.Select(t => t.ParamsType));
                     if (options.ConsumeTasks)
                         cfg.ReceiveEndpoint(options.QueueName, e =>
                         {
@@ -97,6 +100,7 @@ public static class TaskBusHostingExtensions
             {
                 x.UsingInMemory((context, cfg) =>
                 {
+                    TaskRoutingExtensions.RouteToQueueExchange(cfg, options.QueueName, registry.Select(t => t.ParamsType));
                     if (options.ConsumeTasks)
                         cfg.ReceiveEndpoint(options.QueueName, e => ConfigureTaskEndpoint(e, context, options));
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
@@ -113,9 +117,18 @@ public static class TaskBusHostingExtensions
             o.StopTimeout = options.StoppingGracePeriod + TimeSpan.FromSeconds(30);
         });
         if (options.ConsumeTasks)
+        {
             services.AddHostedService<WorkerHeartbeat>();
+            services.AddHostedService<TaskStorePruner>();
+        }
+        // MassTransit reports usage to an outside host unless told not to; TaskBus turns that off unless asked.
+        services.Configure<UsageTelemetryOptions>(o => o.Enabled = options.MassTransitUsageTelemetry);
         if (options.Transport == TaskBusTransport.RabbitMQ)
+        {
+            services.AddSingleton<ITaskQueueTopology>(_ => new RabbitMqTaskQueueTopology(new Uri(options.RabbitMQ.Url), options.QueueName));
             services.AddSingleton<IDelayedRequeue>(_ => new RabbitMqDelayedRequeue(new Uri(options.RabbitMQ.Url), options.QueueName));
+        }
+        services.AddSingleton(sp => new TaskQueue(sp.GetRequiredService<IBus>(), options, sp.GetService<ITaskQueueTopology>()));
         services.AddSingleton<IQueueLength>(_ => options.Transport == TaskBusTransport.RabbitMQ
             ? new RabbitMqQueueLength(new Uri(options.RabbitMQ.Url), options.QueueName)
             : new UnknownQueueLength());
@@ -137,13 +150,18 @@ public static class TaskBusHostingExtensions
 
     private static void AddScheduler(IServiceCollection services, TaskBusOptions options)
     {
+        services.AddSingleton<TaskTicks>();
         services.AddQuartz(q =>
         {
+            // Each worker group has its own schedule, also when groups share one database.
+            q.ConfigureScheduler(s => s.InstanceName = $"taskbus-{options.QueueName}");
+            q.AddTriggerListener<FireOnceListener>(GroupMatcher<TriggerKey>.GroupEquals(TaskScheduleRegistrar.Group));
             if (options.Store.Provider == "PostgreSQL")
             {
-                // One clustered schedule shared by every scheduling worker: each tick fires on one node,
-                // and a node that stops checking in has its triggers taken over within seconds. Clustering
-                // gives each node its own generated instance id.
+                // One clustered schedule shared by every scheduling worker of the group: each tick fires on one node.
+                // A node silent for twice the check-in interval is taken over at the next check-in of another,
+                // which fires the ticks it missed at once: within three check-in intervals of its death.
+                // Clustering gives each node its own generated instance id.
                 q.UsePersistentStore(store =>
                 {
                     store.UsePostgres(options.Store.ConnectionString);
@@ -151,7 +169,7 @@ public static class TaskBusHostingExtensions
                     store.UseClustering(c =>
                     {
                         c.CheckinInterval = options.SchedulerCheckinInterval;
-                        c.CheckinMisfireThreshold = options.SchedulerCheckinInterval * 2;
+                        c.CheckinMisfireThreshold = options.SchedulerCheckinInterval;
                     });
                     store.ProvisionSchema();
                 });
@@ -185,7 +203,9 @@ public static class TaskBusHostingExtensions
         // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
         endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
         endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;
-        endpoint.ConfigureConsumeTopology = true;
+        // Runs are sent to this queue's own exchange; binding the records' exchanges as well would give every
+        // group on the vhost a copy of every plain publish.
+        endpoint.ConfigureConsumeTopology = false;
         // A message no task takes is a poison message: error queue with the reason, not the _skipped queue.
         endpoint.ConfigureDeadLetter(x => x.UseFilter(new UnknownMessageFilter()));
         var consumer = context.GetRequiredService<TaskConsumer>();

@@ -39,14 +39,21 @@ public sealed class TaskBusOptions
     /// <summary>Publish every state change as a <see cref="Contracts.TaskRunEvent"/> on the bus. Defaults to true.</summary>
     public bool PublishEvents { get; set; } = true;
 
+    /// <summary>
+    /// Let MassTransit report its usage telemetry to its authors' host. Defaults to false; the
+    /// <c>MASSTRANSIT_USAGE_TELEMETRY</c> environment variable, when set, wins.
+    /// </summary>
+    public bool MassTransitUsageTelemetry { get; set; }
+
     /// <summary>Retry policies changed from configuration, by task name. Defaults to none.</summary>
     public Dictionary<string, RetryOptions> Retries { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>
     /// How often each scheduling worker checks in to the clustered schedule (PostgreSQL store); a worker
-    /// silent for twice this long has its triggers taken over. Defaults to 1 s.
+    /// silent for twice this long has its triggers taken over, within three intervals of its death.
+    /// Defaults to 500 ms.
     /// </summary>
-    public TimeSpan SchedulerCheckinInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan SchedulerCheckinInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// Schedules that replace the ones declared on tasks, by task name: an interval (<c>00:00:01</c>, as

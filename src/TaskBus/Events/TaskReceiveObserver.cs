@@ -22,7 +22,7 @@ internal sealed partial class TaskReceiveObserver(TaskManager manager, ILogger<T
         LogPoisonMessage(logger, messageId, taskName, context.InputAddress, error);
         var run = new TaskRun(messageId, taskName, known ? header.Priority : default, EmptyParams.Instance, manager.Time, manager.Dispatcher);
         run.RestoreQueued(known ? header.Queued : manager.Time.GetUtcNow());
-        run.MarkPoisoned(error);
+        run.Fail(error);
         return Task.CompletedTask;
     }
 

@@ -7,13 +7,17 @@ namespace TaskBus.Execution;
 /// <summary>
 /// How a run crosses the bus. The run id is the message id and the priority the broker's message
 /// priority; the rest travels in one header, <c>TaskBus-Run</c>:
-/// <c>{queued unix ms};{priority};{retryAttempt};{rateLimitAttempt};{fromRunId};{rootRunId};{tick};{task}</c>
-/// (<c>tick</c> is <c>t</c> for a run queued by the scheduler, else empty).
-/// A message without it is a plain MassTransit publish of the task's message type.
+/// <c>{queued unix µs};{priority};{retryAttempt};{rateLimitAttempt};{fromRunId};{rootRunId};{scheduledFor unix ms};{task}</c>
+/// (<c>scheduledFor</c> is empty for a run the scheduler did not queue; an earlier version wrote <c>queued</c>
+/// in milliseconds and a <c>t</c> for a tick of unknown time: both are still read). A message without it is a plain MassTransit publish of the task's
+/// message type.
 /// </summary>
 internal static class TaskHeaders
 {
     public const string Run = "TaskBus-Run";
+
+    // 1973 in microseconds is the year 5138 in milliseconds: no timestamp is ambiguous.
+    private const long MicrosecondsSince1973 = 100_000_000_000_000;
 
     /// <summary>The highest broker priority: high = 2, medium = 1, low = 0 (as a message with none).</summary>
     public const byte MaxPriority = 2;
@@ -25,19 +29,24 @@ internal static class TaskHeaders
         _ => 0,
     };
 
-    /// <summary>Sets the message id and broker priority of a run's message.</summary>
-    public static void Prepare(SendContext context, TaskRun run)
+    /// <summary>
+    /// Makes a send or publish carry a queued run: its id as the message id, its priority as the broker's, the
+    /// run header; on RabbitMQ the message is mandatory, so a message no queue takes fails the send instead of vanishing.
+    /// </summary>
+    public static void Stamp(SendContext context, TaskRun run)
     {
         context.MessageId = run.Guid;
         context.TrySetPriority(ToBrokerPriority(run.Priority));
+        context.Headers.Set(Run, Format(run));
+        if (context is PublishContext publish)
+            publish.Mandatory = true;
+        else if (context is RabbitMqSendContext rabbit)
+            rabbit.Mandatory = true;
     }
-
-    /// <summary>Writes the run header; the run must be queued.</summary>
-    public static void Write(SendContext context, TaskRun run) => context.Headers.Set(Run, Format(run));
 
     /// <summary>The run header's value; the run must be queued.</summary>
     public static string Format(TaskRun run) => string.Create(CultureInfo.InvariantCulture,
-        $"{run.Queued!.Value.ToUnixTimeMilliseconds()};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{(run.IsTick ? "t" : "")};{run.Task}");
+        $"{(run.Queued!.Value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{run.ScheduledFor?.ToUnixTimeMilliseconds()};{run.Task}");
 
     /// <summary>Reads the run header of a message, if it has one.</summary>
     public static bool TryRead(Headers headers, out RunHeader header)
@@ -54,10 +63,17 @@ internal static class TaskHeaders
         {
             return false;
         }
-        header = new RunHeader(DateTimeOffset.FromUnixTimeMilliseconds(queued), priority, retry, rateLimit, parts[4], parts[5], parts[6] == "t", parts[7]);
+        DateTimeOffset? scheduledFor = long.TryParse(parts[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var tick)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(tick)
+            : null;
+        // Microseconds keep runs queued within one millisecond in order; a millisecond value is an earlier version's.
+        var queuedAt = queued > MicrosecondsSince1973
+            ? DateTimeOffset.UnixEpoch.AddTicks(queued * TimeSpan.TicksPerMicrosecond)
+            : DateTimeOffset.FromUnixTimeMilliseconds(queued);
+        header = new RunHeader(queuedAt, priority, retry, rateLimit, parts[4], parts[5], scheduledFor, parts[7]);
         return true;
     }
 
     public readonly record struct RunHeader(
-        DateTimeOffset Queued, TaskPriority Priority, int RetryAttempt, int RateLimitAttempt, string FromRunId, string RootRunId, bool IsTick, string Task);
+        DateTimeOffset Queued, TaskPriority Priority, int RetryAttempt, int RateLimitAttempt, string FromRunId, string RootRunId, DateTimeOffset? ScheduledFor, string Task);
 }

@@ -40,8 +40,11 @@ public sealed class TaskRun
     /// <summary>True when this run's message was delivered again after a worker stopped or died with it.</summary>
     public bool Redelivered { get; internal init; }
 
-    /// <summary>True for a run queued by the scheduler: its id comes from task and fire time.</summary>
-    internal bool IsTick { get; init; }
+    /// <summary>
+    /// The tick of the schedule this run belongs to, for a run queued by the scheduler (its id comes from
+    /// task and tick); null otherwise.
+    /// </summary>
+    public DateTimeOffset? ScheduledFor { get; internal init; }
 
     /// <summary>The run's priority.</summary>
     public TaskPriority Priority { get; }
@@ -173,6 +176,7 @@ public sealed class TaskRun
         RateLimitAttempt = RateLimitAttempt,
         Error = Error,
         Redelivered = Redelivered,
+        ScheduledFor = ScheduledFor,
         Worker = worker,
     };
 
@@ -183,8 +187,11 @@ public sealed class TaskRun
         State = TaskState.Queued;
     }
 
-    /// <summary>Marks a run whose message could not be processed as <c>failure</c>, with one event.</summary>
-    internal void MarkPoisoned(string error)
+    /// <summary>
+    /// Ends a run that never ran as <c>failure</c>, with one event: its message could not be processed,
+    /// or it could not be queued.
+    /// </summary>
+    internal void Fail(string error)
     {
         Error = error;
         lock (_gate)

@@ -71,7 +71,7 @@ public partial class TaskConsumer : TaskManager
     internal async Task<ConsumeOutcome> ConsumeAsync(
         TaskDescriptor task, TaskRun run, IServiceProvider scope, bool redelivered, Func<TaskRun, TimeSpan, Task> requeue, CancellationToken cancellationToken)
     {
-        if (run.IsTick && !redelivered && !await Store.TryClaimAsync(run.Id, cancellationToken))
+        if (run.ScheduledFor is not null && !redelivered && !await Store.TryClaimAsync(run.Id, cancellationToken))
         {
             LogDuplicateTick(Logger, run.Task, run.Id);
             return ConsumeOutcome.Dropped;
@@ -131,15 +131,16 @@ public partial class TaskConsumer : TaskManager
     }
 
     /// <summary>
-    /// Publishes a retry or re-queued run after <paramref name="delay"/>: at once when there is none;
+    /// Queues a retry or re-queued run again after <paramref name="delay"/>: at once when there is none;
     /// through the broker (a dead-lettering delay queue, durable) on RabbitMQ; in this process otherwise.
+    /// The run becomes <c>queued</c> when it is sent.
     /// </summary>
     internal async Task RequeueAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, Guid? requestId, Uri? responseAddress, CancellationToken cancellationToken)
     {
-        var bus = Services.GetRequiredService<IBus>();
         if (delay <= TimeSpan.Zero)
         {
-            await task.Message.RepublishAsync(bus, run, requestId, responseAddress, cancellationToken);
+            run.SetState(TaskState.Queued);
+            await Queue.SendAsync(task, run, requestId, responseAddress, cancellationToken);
             return;
         }
         if (Services.GetService<IDelayedRequeue>() is { } broker)
@@ -153,7 +154,8 @@ public partial class TaskConsumer : TaskManager
             try
             {
                 await Task.Delay(delay, Time, _stopping.Token);
-                await task.Message.RepublishAsync(bus, run, requestId, responseAddress, CancellationToken.None);
+                run.SetState(TaskState.Queued);
+                await Queue.SendAsync(task, run, requestId, responseAddress, CancellationToken.None);
             }
             catch (OperationCanceledException)
             {
@@ -187,7 +189,7 @@ public partial class TaskConsumer : TaskManager
                 RootRunId = header.RootRunId,
                 RetryAttempt = header.RetryAttempt,
                 RateLimitAttempt = header.RateLimitAttempt,
-                IsTick = header.IsTick,
+                ScheduledFor = header.ScheduledFor,
                 Redelivered = context.ReceiveContext.Redelivered,
             };
             queued.RestoreQueued(header.Queued);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TaskBus.Contracts;
 using TaskBus.Events;
 using TaskBus.Execution;
+using TaskBus.Transport;
 
 namespace TaskBus;
 
@@ -18,6 +19,7 @@ public class TaskManager : IAsyncDisposable
 {
     private readonly IServiceProvider _services;
     private readonly AsyncTaskRunDispatcher _asyncDispatcher;
+    private TaskQueue? _queue;
     private int _disposed;
 
     /// <summary>Creates a manager over a registry; <paramref name="services"/> supplies the bus and task dependencies.</summary>
@@ -71,6 +73,9 @@ public class TaskManager : IAsyncDisposable
     /// <summary>The service provider the manager resolves the bus and task dependencies from.</summary>
     protected internal IServiceProvider Services => _services;
 
+    /// <summary>The worker group's queue, where runs are sent.</summary>
+    internal TaskQueue Queue => _queue ??= _services.GetRequiredService<TaskQueue>();
+
     /// <summary>Creates a run in the <c>init</c> state (no event). Params are validated here.</summary>
     /// <param name="task">The task name.</param>
     /// <param name="parameters">Null for defaults, the params record, JSON, or a name→value map.</param>
@@ -81,23 +86,34 @@ public class TaskManager : IAsyncDisposable
     public TaskRun CreateTaskRun(string task, object? parameters = null, string? runId = null, TaskPriority? priority = null) =>
         CreateTaskRun(Registry.Get(task), parameters, runId, priority);
 
-    /// <summary>Queues a run: dispatches <c>init</c>, then <c>queued</c>, then publishes its message; returns the run.</summary>
+    /// <summary>
+    /// Queues a run: <c>init</c>, then <c>queued</c>, then its message is sent to the worker group's queue
+    /// (<see cref="TaskBusOptions.QueueName"/>); returns once the broker has it. A run that cannot be put in the
+    /// queue ends <c>failure</c> and <see cref="TaskQueueException"/> is thrown.
+    /// </summary>
     public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
         QueueAsync(CreateTaskRun(task, parameters, priority: priority), cancellationToken);
 
     /// <summary>Queues a run created by <see cref="CreateTaskRun(string, object?, string?, TaskPriority?)"/>.</summary>
     public async Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken = default)
     {
-        var task = PrepareToQueue(run);
-        // The publish observer marks the run queued (and dispatches it) just before it is sent.
-        await task.Message.PublishAsync(_services.GetRequiredService<IBus>(), run, cancellationToken);
+        var task = MarkQueued(run);
+        try
+        {
+            await Queue.SendAsync(task, run, null, null, cancellationToken);
+        }
+        catch (TaskQueueException ex)
+        {
+            run.Fail(ex.Message);
+            throw;
+        }
         return run;
     }
 
     /// <summary>
     /// Queues a run and waits until it finishes, wherever it runs. Only this run's final event
     /// comes back to this process. Throws <see cref="TimeoutException"/> after <paramref name="timeout"/>
-    /// (defaults to 2 s, as aio-fluid).
+    /// (defaults to 2 s, as aio-fluid), <see cref="TaskQueueException"/> when it cannot be queued.
     /// </summary>
     public Task<TaskRun> QueueAndWaitAsync(string task, object? parameters = null, TimeSpan? timeout = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
         QueueAndWaitAsync(CreateTaskRun(task, parameters, priority: priority), timeout, cancellationToken);
@@ -107,12 +123,17 @@ public class TaskManager : IAsyncDisposable
     {
         var wait = timeout ?? TimeSpan.FromSeconds(2);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(wait, TimeSpan.Zero, nameof(timeout));
-        var task = PrepareToQueue(run);
+        var task = MarkQueued(run);
         try
         {
-            var final = await task.Message.RequestAsync(_services.GetRequiredService<IBus>(), run, wait, cancellationToken);
+            var final = await Queue.RequestAsync(task, run, wait, cancellationToken);
             run.ApplyRemote(final);
             return run;
+        }
+        catch (TaskQueueException ex)
+        {
+            run.Fail(ex.Message);
+            throw;
         }
         catch (RequestTimeoutException ex)
         {
@@ -184,23 +205,25 @@ public class TaskManager : IAsyncDisposable
     protected virtual ValueTask DisposeAsyncCore() => _asyncDispatcher.DisposeAsync();
 
     internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, string? runId, TaskPriority? priority) =>
-        CreateTaskRun(task, parameters, runId is null ? Guid.NewGuid() : ParseRunId(runId), priority, isTick: false);
+        CreateTaskRun(task, parameters, runId is null ? Guid.NewGuid() : ParseRunId(runId), priority, scheduledFor: null);
 
-    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, Guid runId, TaskPriority? priority, bool isTick) =>
-        new(runId, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher) { IsTick = isTick };
+    internal TaskRun CreateTaskRun(TaskDescriptor task, object? parameters, Guid runId, TaskPriority? priority, DateTimeOffset? scheduledFor) =>
+        new(runId, task.Name, priority ?? task.Priority, task.CreateParams(parameters), Time, Dispatcher) { ScheduledFor = scheduledFor };
 
     /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
     internal static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
         ? guid
         : throw new ArgumentException($"Run id '{runId}' is not a GUID.", nameof(runId));
 
-    private TaskDescriptor PrepareToQueue(TaskRun run)
+    /// <summary>Where a run becomes <c>queued</c>: <c>init</c> is dispatched, then <c>queued</c>, whose time the run's message carries.</summary>
+    private TaskDescriptor MarkQueued(TaskRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (run.State != TaskState.Init)
             throw new TaskRunException($"run {run.NameId} is {run.State.ToWire()}; only a run in init can be queued");
         var task = Registry.Get(run.Task);
         Dispatcher.Dispatch(run);
+        run.SetState(TaskState.Queued);
         return task;
     }
 

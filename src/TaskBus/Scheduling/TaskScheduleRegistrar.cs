@@ -1,18 +1,25 @@
 using Microsoft.Extensions.Hosting;
 using Quartz;
+using TaskBus.Storage;
 
 namespace TaskBus.Scheduling;
 
-/// <summary>Schedules one Quartz job per scheduled task when the host starts.</summary>
-internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFactory schedulers) : IHostedService
+/// <summary>
+/// Schedules one Quartz job per scheduled task when the host starts. With a shared (clustered) store every
+/// scheduler does this under one store lock, so a trigger is created once and then kept, with its grid of
+/// ticks, its next fire time and its misfires, until the schedule itself changes.
+/// </summary>
+internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFactory schedulers, ITaskStore store) : IHostedService
 {
-    private const string Group = "taskbus";
+    internal const string Group = "taskbus";
     private const string SignatureKey = "schedule";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        var now = manager.Time.GetUtcNow();
+        // Without the lock, schedulers starting together each replaced the trigger with one starting at their
+        // own start time: every replacement moved the grid and added a tick.
+        await using var held = await store.LockAsync($"taskbus-schedules:{manager.Options.QueueName}", cancellationToken);
         foreach (var task in manager.Registry)
         {
             var key = new JobKey(task.Name, Group);
@@ -21,8 +28,6 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 await scheduler.DeleteJob(key, cancellationToken);
                 continue;
             }
-            // With a shared (clustered) store the job may already be scheduled by another worker: keep its
-            // trigger, and so its next fire time and misfires, unless the schedule itself changed.
             var signature = $"{task.Schedule} {task.Schedule.Misfire}";
             if (await scheduler.GetJobDetail(key, cancellationToken) is { } existing
                 && existing.JobDataMap.GetString(SignatureKey) == signature
@@ -35,14 +40,18 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 .UsingJobData(ScheduledTaskJob.TaskKey, task.Name)
                 .UsingJobData(SignatureKey, signature)
                 .Build();
-            var trigger = Trigger(task.Name, task.Schedule, now);
+            var trigger = Trigger(task.Name, task.Schedule, manager.Time.GetUtcNow());
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The Quartz trigger of a schedule: a simple trigger for <c>every</c>, a cron trigger for <c>crontab</c>.</summary>
+    /// <summary>
+    /// The Quartz trigger of a schedule: a simple trigger for <c>every</c> (ticks at its start plus whole
+    /// intervals), a cron trigger for <c>crontab</c>. Missed ticks are skipped by Quartz, which keeps the
+    /// trigger on its grid; <see cref="FireOnceListener"/> adds the one run of <see cref="MisfirePolicy.FireOnce"/>.
+    /// </summary>
     internal static ITrigger Trigger(string task, TaskSchedule schedule, DateTimeOffset now)
     {
         var builder = TriggerBuilder.Create().WithIdentity(task, Group);
@@ -50,13 +59,11 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
         {
             EverySchedule every => builder
                 .StartAt(every.FirstFire(now))
-                .WithSimpleSchedule(s => s.WithInterval(every.Interval).RepeatForever().WithMisfireInstruction(
-                    every.Misfire == MisfirePolicy.Skip ? SimpleTriggerMisfireInstruction.NextWithRemainingCount : SimpleTriggerMisfireInstruction.NowWithRemainingCount))
+                .WithSimpleSchedule(s => s.WithInterval(every.Interval).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build(),
             CronSchedule cron => builder
                 .StartAt(now)
-                .WithCronSchedule(cron.Expression, s => s.InTimeZone(cron.TimeZone).WithMisfireInstruction(
-                    cron.Misfire == MisfirePolicy.Skip ? CronTriggerMisfireInstruction.DoNothing : CronTriggerMisfireInstruction.FireAndProceed))
+                .WithCronSchedule(cron.Expression, s => s.InTimeZone(cron.TimeZone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing))
                 .Build(),
             _ => throw new ArgumentOutOfRangeException(nameof(schedule), schedule, "unknown schedule"),
         };

@@ -43,6 +43,18 @@ public interface ITaskStore
     /// <summary>Gives a run's slot back.</summary>
     Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Forgets what only matters for a while: tick claims made before <paramref name="before"/>, and workers
+    /// last heard from before it.
+    /// </summary>
+    Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes a lock by name for every process that shares the store, waiting while another holds it; dispose
+    /// the result to release it.
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Records a worker's heartbeat.</summary>
     Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken);
 

@@ -2,14 +2,18 @@ using TaskBus.Contracts;
 
 namespace TaskBus.Storage;
 
-/// <summary>The store of one process, in memory; it keeps the most recent <see cref="Capacity"/> runs.</summary>
+/// <summary>
+/// The store of one process, in memory: it keeps the most recent <see cref="Capacity"/> runs, each task's
+/// enabled flag and last run, and tick claims and workers until <see cref="PruneAsync"/> forgets them.
+/// </summary>
 public sealed class MemoryTaskStore : ITaskStore
 {
     private readonly Queue<string> _order = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TaskRunEvent> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredTask> _tasks = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _claims = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _claims = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, DateTimeOffset>> _slots = new(StringComparer.Ordinal);
     private readonly TimeProvider _time = TimeProvider.System;
@@ -108,7 +112,7 @@ public sealed class MemoryTaskStore : ITaskStore
     public Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken)
     {
         lock (_lock)
-            return Task.FromResult(_claims.Add(runId));
+            return Task.FromResult(_claims.TryAdd(runId, _time.GetUtcNow()));
     }
 
     /// <inheritdoc />
@@ -140,6 +144,32 @@ public sealed class MemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
+    public Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var id in _claims.Where(c => c.Value < before).Select(c => c.Key).ToList())
+                _claims.Remove(id);
+            foreach (var id in _workers.Where(w => w.Value.LastHeartbeat < before).Select(w => w.Key).ToList())
+                _workers.Remove(id);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim gate;
+        lock (_lock)
+        {
+            if (!_locks.TryGetValue(name, out gate!))
+                _locks[name] = gate = new SemaphoreSlim(1, 1);
+        }
+        await gate.WaitAsync(cancellationToken);
+        return new Held(gate);
+    }
+
+    /// <inheritdoc />
     public Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(worker);
@@ -161,5 +191,17 @@ public sealed class MemoryTaskStore : ITaskStore
         if (!_tasks.TryGetValue(name, out var task))
             _tasks[name] = task = new StoredTask { Name = name };
         return task;
+    }
+
+    private sealed class Held(SemaphoreSlim gate) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+                gate.Release();
+            return ValueTask.CompletedTask;
+        }
     }
 }

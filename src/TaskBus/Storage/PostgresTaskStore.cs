@@ -60,17 +60,23 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             expires timestamptz NOT NULL,
             PRIMARY KEY (task, run_id));
         """,
+        """
+        ALTER TABLE taskbus_runs ADD COLUMN redelivered boolean NOT NULL DEFAULT false;
+        ALTER TABLE taskbus_runs ADD COLUMN scheduled_for timestamptz;
+        CREATE INDEX taskbus_claims_claimed ON taskbus_claims (claimed);
+        """,
     ];
 
     private const string UpsertRun = """
         INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
         ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
             priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
             "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
             root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
-            rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker
+            rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
+            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
         """;
 
@@ -82,7 +88,8 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         """;
 
     private const string RunColumns = """
-        id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker
+        id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker,
+        redelivered, scheduled_for
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -135,6 +142,8 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             upsert.Parameters.Add(new() { Value = run.RateLimitAttempt });
             upsert.Parameters.Add(Nullable(run.Error, NpgsqlDbType.Text));
             upsert.Parameters.Add(new() { Value = run.Worker });
+            upsert.Parameters.Add(new() { Value = run.Redelivered });
+            upsert.Parameters.Add(Nullable(run.ScheduledFor, NpgsqlDbType.TimestampTz));
             batch.BatchCommands.Add(upsert);
             if (run.State.IsFinished())
             {
@@ -295,7 +304,49 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_claims WHERE claimed < $1") { Parameters = { new() { Value = before } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_workers WHERE last_heartbeat < $1") { Parameters = { new() { Value = before } } });
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken)
+    {
+        // A session advisory lock, held by a connection of its own until the holder is disposed.
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await Execute(connection, "SELECT pg_advisory_lock(hashtextextended($1, 0))", cancellationToken, name);
+            return new AdvisoryLock(connection, name);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private sealed class AdvisoryLock(NpgsqlConnection connection, string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Execute(connection, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", CancellationToken.None, name);
+            }
+            finally
+            {
+                // Closing the session also ends the lock, should the unlock have failed.
+                await connection.DisposeAsync();
+            }
+        }
+    }
 
     private static TaskRunEvent ReadRun(NpgsqlDataReader reader) => new()
     {
@@ -314,6 +365,8 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         RateLimitAttempt = reader.GetInt32(12),
         Error = reader.IsDBNull(13) ? null : reader.GetString(13),
         Worker = reader.GetString(14),
+        Redelivered = reader.GetBoolean(15),
+        ScheduledFor = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
     };
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

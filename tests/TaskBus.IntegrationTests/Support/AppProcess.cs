@@ -59,8 +59,9 @@ public sealed class AppProcess : IAsyncDisposable
         return worker;
     }
 
-    public static string[] PublisherArgs(RabbitMqFixture rabbit, params string[] args) =>
-        [.. args, "--TaskBus:Transport=RabbitMQ", $"--TaskBus:RabbitMQ:Url={rabbit.Url}"];
+    /// <summary>A Publisher command line for the worker group of <paramref name="queue"/> on the test broker.</summary>
+    public static string[] PublisherArgsFor(RabbitMqFixture rabbit, string queue, params string[] args) =>
+        [.. args, "--TaskBus:Transport=RabbitMQ", $"--TaskBus:RabbitMQ:Url={rabbit.Url}", $"--TaskBus:QueueName={queue}"];
 
     /// <summary>Waits for an output line (also one already printed); fails after 60 s with the output so far.</summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match)

@@ -5,7 +5,8 @@ namespace TaskBus.IntegrationTests.Support;
 
 /// <summary>
 /// A monitoring service in miniature: a plain MassTransit bus (no TaskBus) that subscribes to
-/// <see cref="TaskRunEvent"/> through a temporary queue and lets a test wait for events.
+/// <see cref="TaskRunEvent"/> through a temporary queue and lets a test wait for events. Given a task queue,
+/// it is also a plain MassTransit publisher of task records, with README's one-line setup.
 /// </summary>
 public sealed class EventWatcher : IAsyncDisposable
 {
@@ -14,11 +15,13 @@ public sealed class EventWatcher : IAsyncDisposable
     private readonly List<(Func<TaskRunEvent, bool> Match, TaskCompletionSource<TaskRunEvent> Done)> _waiters = [];
     private readonly Lock _lock = new();
 
-    private EventWatcher(string url)
+    private EventWatcher(string url, string? taskQueue)
     {
         _bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(url));
+            if (taskQueue is not null)
+                cfg.RouteTaskMessages<Contracts.Tasks.Add>(taskQueue);
             cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
             {
                 // One at a time, so events are recorded in the order the broker delivers them.
@@ -36,9 +39,10 @@ public sealed class EventWatcher : IAsyncDisposable
     /// <summary>The bus, also usable to publish as any MassTransit service would.</summary>
     public IBus Bus => _bus;
 
-    public static async Task<EventWatcher> StartAsync(RabbitMqFixture rabbit)
+    /// <summary>Starts a watcher; with <paramref name="taskQueue"/> its publishes of task records go to that worker group.</summary>
+    public static async Task<EventWatcher> StartAsync(RabbitMqFixture rabbit, string? taskQueue = null, string? url = null)
     {
-        var watcher = new EventWatcher(rabbit.Url);
+        var watcher = new EventWatcher(url ?? rabbit.Url, taskQueue);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await watcher._bus.StartAsync(timeout.Token);
         return watcher;

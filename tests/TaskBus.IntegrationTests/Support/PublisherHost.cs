@@ -14,14 +14,15 @@ public sealed class PublisherHost : IAsyncDisposable
 
     public TaskManager Manager => _host.Services.GetRequiredService<TaskManager>();
 
-    public static async Task<PublisherHost> StartAsync(RabbitMqFixture rabbit)
+    public static async Task<PublisherHost> StartAsync(RabbitMqFixture rabbit, string queue, string? url = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddTaskBus(o =>
         {
             o.Transport = TaskBusTransport.RabbitMQ;
-            o.RabbitMQ.Url = rabbit.Url;
+            o.RabbitMQ.Url = url ?? rabbit.Url;
+            o.QueueName = queue;
             o.ConsumeTasks = false;
             o.ScheduleTasks = false;
         }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);

@@ -93,12 +93,24 @@ public class CronScheduleTests
     }
 
     [Theory]
-    [InlineData(MisfirePolicy.Skip, (int)Quartz.CronTriggerMisfireInstruction.DoNothing)]
-    [InlineData(MisfirePolicy.FireOnce, (int)Quartz.CronTriggerMisfireInstruction.FireAndProceed)]
-    public void Trigger_MisfirePolicy_MapsToQuartz(MisfirePolicy policy, int instruction)
+    [InlineData(MisfirePolicy.Skip)]
+    [InlineData(MisfirePolicy.FireOnce)]
+    public void Trigger_AnyMisfirePolicy_SkipsInQuartz_SoTicksStayOnTheCronGrid(MisfirePolicy policy)
     {
         var trigger = TaskScheduleRegistrar.Trigger("t", CronSchedule.Parse("* * * * *") with { Misfire = policy }, DateTimeOffset.UtcNow);
 
-        Assert.Equal(instruction, (int)((Quartz.ICronTrigger)trigger).MisfireInstruction);
+        Assert.Equal((int)Quartz.CronTriggerMisfireInstruction.DoNothing, (int)((Quartz.ICronTrigger)trigger).MisfireInstruction);
+    }
+
+    [Fact]
+    public void LatestTick_AfterMissedTicks_IsTheLastCronTimeBeforeNow()
+    {
+        var start = new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+        var trigger = (Quartz.Extensibility.IOperableTrigger)TaskScheduleRegistrar.Trigger("t", CronSchedule.Parse("*/15 * * * *"), start);
+        // As the misfire found it: its next fire time still the first tick missed.
+        trigger.NextFireTimeUtc = start;
+
+        Assert.Equal(start.AddMinutes(45), FireOnceListener.LatestTick(trigger, start.AddMinutes(59)));
+        Assert.Null(FireOnceListener.LatestTick(trigger, start.AddSeconds(-1)));
     }
 }

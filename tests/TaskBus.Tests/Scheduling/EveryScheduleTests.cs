@@ -44,13 +44,25 @@ public class EveryScheduleTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new EverySchedule(TimeSpan.Zero));
 
     [Theory]
-    [InlineData(MisfirePolicy.Skip, (int)Quartz.SimpleTriggerMisfireInstruction.NextWithRemainingCount)]
-    [InlineData(MisfirePolicy.FireOnce, (int)Quartz.SimpleTriggerMisfireInstruction.NowWithRemainingCount)]
-    public void Trigger_MisfirePolicy_MapsToQuartz(MisfirePolicy policy, int instruction)
+    [InlineData(MisfirePolicy.Skip)]
+    [InlineData(MisfirePolicy.FireOnce)]
+    public void Trigger_AnyMisfirePolicy_SkipsInQuartz_SoTicksStayOnTheGrid(MisfirePolicy policy)
     {
         var trigger = TaskScheduleRegistrar.Trigger("t", new EverySchedule(TimeSpan.FromSeconds(1)) { Misfire = policy }, DateTimeOffset.UtcNow);
 
-        Assert.Equal(instruction, (int)((Quartz.ISimpleTrigger)trigger).MisfireInstruction);
+        Assert.Equal((int)Quartz.SimpleTriggerMisfireInstruction.NextWithRemainingCount, (int)((Quartz.ISimpleTrigger)trigger).MisfireInstruction);
+    }
+
+    [Fact]
+    public void LatestTick_AfterMissedTicks_IsTheLastGridPointBeforeNow()
+    {
+        var start = new DateTimeOffset(2026, 11, 27, 12, 0, 0, 300, TimeSpan.Zero);
+        var trigger = (Quartz.Extensibility.IOperableTrigger)TaskScheduleRegistrar.Trigger("t", new EverySchedule(TimeSpan.FromSeconds(2)), start);
+        trigger.ComputeFirstFireTimeUtc(null);
+
+        Assert.Equal(start.AddSeconds(58), FireOnceListener.LatestTick(trigger, start.AddSeconds(59.9)));
+        Assert.Equal(start, FireOnceListener.LatestTick(trigger, start));
+        Assert.Null(FireOnceListener.LatestTick(trigger, start.AddMilliseconds(-1)));
     }
 
     [Theory]

@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using TaskBus.Storage;
+
+namespace TaskBus.Scheduling;
+
+/// <summary>
+/// Queues the run of one tick of a task's schedule: default params, <see cref="TaskRun.ScheduledFor"/> the
+/// tick, and an id from group, task and tick, the same in every scheduler that fires it, so the consumer runs
+/// a tick fired twice once. A disabled task's ticks queue nothing.
+/// </summary>
+internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, ILogger<TaskTicks> logger)
+{
+    public async Task QueueAsync(string name, DateTimeOffset tick, CancellationToken cancellationToken)
+    {
+        var task = manager.Registry.Get(name);
+        if (!(await store.GetTaskAsync(name, cancellationToken)).Enabled)
+            return;
+        if (task.Schedule is { Randomize: var randomize } schedule && randomize > TimeSpan.Zero)
+            await Task.Delay(schedule.DelayBeforeQueue(Random.Shared.NextDouble()), manager.Time, cancellationToken);
+        try
+        {
+            var run = manager.CreateTaskRun(task, null, RunId(manager.Options.QueueName, name, tick), null, scheduledFor: tick);
+            await manager.QueueAsync(run, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogQueueFailed(logger, ex, name, tick);
+        }
+    }
+
+    /// <summary>The run id of one tick of one worker group's task.</summary>
+    internal static Guid RunId(string queue, string task, DateTimeOffset tick)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"taskbus-tick:{queue}:{task}:{tick.UtcTicks}")));
+        hash[7] = (byte)((hash[7] & 0x0F) | 0x50); // version 5 layout: name-based
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(hash.AsSpan(0, 16));
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "The run of {Task} for {Tick:O} could not be queued")]
+    private static partial void LogQueueFailed(ILogger logger, Exception exception, string task, DateTimeOffset tick);
+}
