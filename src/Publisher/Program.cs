@@ -4,6 +4,7 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using TaskBus;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
@@ -69,25 +70,28 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
         }
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
-        var exitCode = 0;
-        try
+        // The run is printed once the broker has it: a run that could not be queued is one error line, exit 2.
+        var exitCode = await CommandLineHost.RunAsync(host, async () =>
         {
-            if (wait)
+            try
             {
+                if (!wait)
+                {
+                    await manager.QueueAsync(run, cancellationToken);
+                    Console.WriteLine(CommandLineHost.ToJson(run));
+                    return 0;
+                }
                 await manager.QueueAndWaitAsync(run, TimeSpan.FromSeconds(timeoutSeconds), cancellationToken);
-                exitCode = run.State == TaskState.Success ? 0 : 1;
+                Console.WriteLine(CommandLineHost.ToJson(run));
+                return run.State == TaskState.Success ? 0 : 1;
             }
-            else
+            catch (TimeoutException ex)
             {
-                await manager.QueueAsync(run, cancellationToken);
+                Console.Error.WriteLine($"Error: {ex.Message}");
+                Console.WriteLine(CommandLineHost.ToJson(run));
+                return 3;
             }
-        }
-        catch (TimeoutException ex)
-        {
-            Console.Error.WriteLine($"Error: {ex.Message}");
-            exitCode = 3;
-        }
-        Console.WriteLine(CommandLineHost.ToJson(run));
+        });
         await host.StopAsync(CancellationToken.None);
         return exitCode;
     }
@@ -121,13 +125,26 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
     }
 }
 
-IHost? Build(Action<TaskBusBuilder>? configure) => CommandLineHost.TryBuild(() =>
+IHost? Build(Action<TaskBusBuilder>? configure)
+{
+    var host = CommandLineHost.TryBuild(() => BuildHost(configure));
+    if (host?.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value.Transport == TaskBusTransport.InMemory)
+    {
+        host.Dispose();
+        CommandLineHost.Fail("TaskBus:Transport: the publisher needs a broker (InMemory lives in one process, so no worker could ever take its runs); set TaskBus:Transport=RabbitMQ.");
+        return null;
+    }
+    return host;
+}
+
+IHost BuildHost(Action<TaskBusBuilder>? configure)
 {
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
         Args = configArgs,
         ContentRootPath = AppContext.BaseDirectory,
     });
+    CommandLineHost.ConfigureLogging(builder);
     var taskBus = builder.AddTaskBus(o =>
     {
         o.ConsumeTasks = false;
@@ -135,7 +152,7 @@ IHost? Build(Action<TaskBusBuilder>? configure) => CommandLineHost.TryBuild(() =
     }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
     configure?.Invoke(taskBus);
     return builder.Build();
-});
+}
 
 static string Format(TaskRunEvent evt) => string.Create(CultureInfo.InvariantCulture,
     $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {evt.Task}.{evt.Id} {evt.State.ToWire()}{(evt.DurationMs is { } ms ? $" {ms} ms" : "")}{(evt.Error is { } error ? $" {error}" : "")} [{evt.Worker}]");

@@ -25,7 +25,7 @@ root.SetAction((_, ct) => ServeAsync());
 
 var tagsOption = new Option<string[]>("--tags", "-t") { Description = "Only tasks with any of these tags." };
 var ls = new Command("ls", "List the tasks.") { tagsOption };
-ls.SetAction((result, ct) => ListAsync(result.GetValue(tagsOption) ?? [], ct));
+ls.SetAction((result, ct) => ListCommandAsync(result.GetValue(tagsOption) ?? [], ct));
 root.Subcommands.Add(ls);
 
 var enableTask = new Argument<string>("task") { Description = "The task name." };
@@ -61,30 +61,33 @@ async Task<int> ServeAsync()
     return 0;
 }
 
-async Task<int> ListAsync(string[] tags, CancellationToken cancellationToken)
+async Task<int> ListCommandAsync(string[] tags, CancellationToken cancellationToken)
 {
     if (BuildOffline() is not { } host)
         return CommandLineHost.BadInput;
     using (host)
+        return await CommandLineHost.RunAsync(host, () => ListAsync(host, tags, cancellationToken));
+}
+
+async Task<int> ListAsync(IHost host, string[] tags, CancellationToken cancellationToken)
+{
+    var registry = host.Services.GetRequiredService<TaskManager>().Registry;
+    var store = host.Services.GetRequiredService<ITaskStore>();
+    await store.InitializeAsync(cancellationToken);
+    var rows = new List<string[]>();
+    foreach (var t in registry.Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains)))
     {
-        var registry = host.Services.GetRequiredService<TaskManager>().Registry;
-        var store = host.Services.GetRequiredService<ITaskStore>();
-        await store.InitializeAsync(cancellationToken);
-        var rows = new List<string[]>();
-        foreach (var t in registry.Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains)))
-        {
-            var enabled = (await store.GetTaskAsync(t.Name, cancellationToken)).Enabled;
-            rows.Add([
-                t.Name, enabled ? "true" : "false", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
-                string.Join(",", t.Tags.Order(StringComparer.Ordinal)), t.ShortDescription,
-            ]);
-        }
-        string[] header = ["name", "enabled", "schedule", "timeout", "priority", "tags", "description"];
-        var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
-        foreach (var row in rows.Prepend(header))
-            Console.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
-        return 0;
+        var enabled = (await store.GetTaskAsync(t.Name, cancellationToken)).Enabled;
+        rows.Add([
+            t.Name, enabled ? "true" : "false", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
+            string.Join(",", t.Tags.Order(StringComparer.Ordinal)), t.ShortDescription,
+        ]);
     }
+    string[] header = ["name", "enabled", "schedule", "timeout", "priority", "tags", "description"];
+    var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
+    foreach (var row in rows.Prepend(header))
+        Console.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+    return 0;
 }
 
 async Task<int> EnableAsync(string taskName, bool enabled, CancellationToken cancellationToken)
@@ -98,11 +101,14 @@ async Task<int> EnableAsync(string taskName, bool enabled, CancellationToken can
             Console.Error.WriteLine($"Error: Task {taskName} not found");
             return 1;
         }
-        var store = host.Services.GetRequiredService<ITaskStore>();
-        await store.InitializeAsync(cancellationToken);
-        await store.SetEnabledAsync(taskName, enabled, cancellationToken);
-        Console.WriteLine($"Task {taskName} {(enabled ? "enabled" : "disabled")}");
-        return 0;
+        return await CommandLineHost.RunAsync(host, async () =>
+        {
+            var store = host.Services.GetRequiredService<ITaskStore>();
+            await store.InitializeAsync(cancellationToken);
+            await store.SetEnabledAsync(taskName, enabled, cancellationToken);
+            Console.WriteLine($"Task {taskName} {(enabled ? "enabled" : "disabled")}");
+            return 0;
+        });
     }
 }
 

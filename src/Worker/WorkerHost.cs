@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using TaskBus.CommandLine;
 using TaskBus.Http;
 
 namespace TaskBus.Worker;
@@ -19,12 +20,14 @@ internal static class WorkerHost
         if (urls.Length == 0)
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
+            CommandLineHost.ConfigureLogging(builder);
             builder.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
             services?.Invoke(builder.Services);
             return builder.Build();
         }
         var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
         web.WebHost.UseUrls(urls);
+        CommandLineHost.ConfigureLogging(web);
         web.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
         web.Services.AddTaskBusHttp();
         services?.Invoke(web.Services);
