@@ -18,8 +18,7 @@ internal sealed partial class RunLogger(TaskManager manager, ILogger<RunLogger> 
     public void Started()
     {
         var options = manager.Options;
-        var queue = options.ConsumeTasks ? options.QueueName : "-";
-        LogStarted(logger, TaskManager.WorkerName, manager.Type, options.Transport, queue, options.MaxConcurrentTasks);
+        LogStarted(logger, TaskManager.WorkerName, manager.Type, options.Transport, options.QueueName, options.MaxConcurrentTasks);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

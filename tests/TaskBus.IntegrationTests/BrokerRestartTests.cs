@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MassTransit;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
@@ -44,9 +43,9 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
 
             // 500 runs of 200 ms on 20 slots take about 5 s: the broker goes down while most still wait or run.
             var before = await FinishedAsync(store, ids);
-            await RabbitMqCtl("stop_app");
-            await RabbitMqCtl("start_app");
-            await RabbitMqCtl("await_startup");
+            await RabbitMqFixture.CtlAsync("stop_app");
+            await RabbitMqFixture.CtlAsync("start_app");
+            await RabbitMqFixture.CtlAsync("await_startup");
 
             // Events sent while the broker was down are lost by design; the store is the record here.
             var deadline = DateTimeOffset.UtcNow.AddMinutes(3);
@@ -84,12 +83,5 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
         }
         while (cursor is not null);
         return finished;
-    }
-
-    private static async Task RabbitMqCtl(string command)
-    {
-        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", command) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"rabbitmqctl {command}: {await process.StandardError.ReadToEndAsync()}");
     }
 }

@@ -29,7 +29,8 @@ public static class TaskBusHttpExtensions
         api.MapGet("/tasks", ListTasksAsync).WithSummary("Task infos, optionally only those with any of the tags");
         api.MapGet("/tasks/{name}", GetTaskAsync).WithSummary("One task info");
         api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task");
-        api.MapPost("/tasks/{name}", QueueAsync).WithSummary("Queue a run; the body is its params");
+        api.MapPost("/tasks/{name}", QueueAsync).WithSummary("Queue a run; the body is its params; 503 when the broker did not take it")
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers and queue length");
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
@@ -59,7 +60,7 @@ public static class TaskBusHttpExtensions
         return TypedResults.Ok(await InfoAsync(task, store, cancellationToken));
     }
 
-    private static async Task<Results<Ok<TaskRunEvent>, NotFound<ApiError>, UnprocessableEntity<ApiError>>> QueueAsync(
+    private static async Task<Results<Ok<TaskRunEvent>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> QueueAsync(
         string name, HttpRequest request, string? priority, TaskManager manager, CancellationToken cancellationToken)
     {
         if (!manager.Registry.Contains(name))
@@ -77,7 +78,15 @@ public static class TaskBusHttpExtensions
         {
             return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
         }
-        await manager.QueueAsync(run, cancellationToken);
+        try
+        {
+            await manager.QueueAsync(run, cancellationToken);
+        }
+        catch (TaskQueueException ex)
+        {
+            // The broker did not take the run: nothing was queued; the caller may try again.
+            return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
         return TypedResults.Ok(run.ToEvent(TaskManager.WorkerName));
     }
 

@@ -37,6 +37,8 @@ public abstract class TaskStoreContract : IAsyncLifetime
             RateLimitAttempt = 1,
             Error = "InvalidOperationException: dummy error",
             Worker = "host-1",
+            Redelivered = true,
+            ScheduledFor = T0.AddMilliseconds(-500),
         };
 
         await Store.UpsertRunsAsync([run], CancellationToken.None);
@@ -163,6 +165,38 @@ public abstract class TaskStoreContract : IAsyncLifetime
         Assert.True(await Store.TryClaimAsync("tick-1", CancellationToken.None));
         Assert.False(await Store.TryClaimAsync("tick-1", CancellationToken.None));
         Assert.True(await Store.TryClaimAsync("tick-2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Prune_ForgetsClaimsAndWorkersOlderThanTheCutoff_AndKeepsNewerOnes()
+    {
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await Store.TryClaimAsync("old-tick", CancellationToken.None));
+        await Store.HeartbeatAsync(new WorkerStatus { Id = "gone-1", Host = "h", LastHeartbeat = now.AddHours(-2) }, CancellationToken.None);
+        await Store.HeartbeatAsync(new WorkerStatus { Id = "live-1", Host = "h", LastHeartbeat = now }, CancellationToken.None);
+
+        await Store.PruneAsync(now.AddHours(-1), CancellationToken.None);
+        Assert.False(await Store.TryClaimAsync("old-tick", CancellationToken.None));
+        Assert.Equal(["live-1"], (await Store.GetWorkersAsync(DateTimeOffset.MinValue, CancellationToken.None)).Select(w => w.Id));
+        await Store.PruneAsync(DateTimeOffset.UtcNow.AddSeconds(1), CancellationToken.None);
+
+        Assert.True(await Store.TryClaimAsync("old-tick", CancellationToken.None));
+        Assert.Empty(await Store.GetWorkersAsync(DateTimeOffset.MinValue, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Lock_IsHeldByOneHolderAtATime_AndFreeOnceDisposed()
+    {
+        var first = await Store.LockAsync("schedules", CancellationToken.None);
+        var second = Store.LockAsync("schedules", CancellationToken.None);
+        await using (await Store.LockAsync("other", CancellationToken.None))
+        {
+            // Another name is not held by the first lock.
+        }
+
+        Assert.False(second.IsCompleted);
+        await first.DisposeAsync();
+        await using var taken = await second.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]

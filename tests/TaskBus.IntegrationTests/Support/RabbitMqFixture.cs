@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
@@ -46,6 +47,32 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         }
         return await _connection.CreateChannelAsync();
     }
+
+    /// <summary>Runs rabbitmqctl; fails the test with its output when it fails.</summary>
+    public static async Task CtlAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"rabbitmqctl {string.Join(' ', args)}: {await error}");
+    }
+
+    /// <summary>A new, empty virtual host that guest may use, as a first deployment finds it; returns its URL.</summary>
+    public async Task<(string Name, string Url)> CreateVhostAsync()
+    {
+        var name = $"tb-it-{Guid.NewGuid().ToString("N")[..8]}";
+        await CtlAsync("add_vhost", name);
+        await CtlAsync("set_permissions", "-p", name, "guest", ".*", ".*", ".*");
+        var url = new UriBuilder(new Uri(Url)) { Path = "/" + name }.Uri.ToString();
+        return (name, url);
+    }
+
+    /// <summary>Deletes a virtual host and everything in it.</summary>
+    public static Task DeleteVhostAsync(string name) => CtlAsync("delete_vhost", name);
 
     /// <summary>A queue name no other test uses.</summary>
     public static string NewQueueName(string test) => $"tb-it-{test}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -103,9 +130,22 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             return [.. result];
     }
 
-    public async Task<uint> MessageCountAsync(string queue)
+    public async Task<uint> MessageCountAsync(string queue, string? url = null)
+    {
+        if (url is null)
+        {
+            await using var channel = await ChannelAsync();
+            return await channel.MessageCountAsync(queue);
+        }
+        await using var connection = await new ConnectionFactory { Uri = new Uri(url) }.CreateConnectionAsync();
+        await using var other = await connection.CreateChannelAsync();
+        return await other.MessageCountAsync(queue);
+    }
+
+    /// <summary>Deletes one queue only, as an operator would.</summary>
+    public async Task DeleteQueueAsync(string queue)
     {
         await using var channel = await ChannelAsync();
-        return await channel.MessageCountAsync(queue);
+        await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
     }
 }

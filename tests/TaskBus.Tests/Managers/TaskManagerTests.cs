@@ -12,7 +12,7 @@ namespace TaskBus.Tests.Managers;
 public sealed class TaskManagerTests : HarnessTest
 {
     [Fact]
-    public async Task QueueAsync_DispatchesInitThenQueuedThenPublishes_AndTheConsumerRunsIt()
+    public async Task QueueAsync_DispatchesInitThenQueuedThenSendsToTheQueue_AndTheConsumerRunsIt()
     {
         var run = await Services.Manager.QueueAsync("add", new Dictionary<string, object?> { ["a"] = 3, ["b"] = 4 });
 
@@ -21,6 +21,9 @@ public sealed class TaskManagerTests : HarnessTest
         Assert.Equal(TaskState.Success, final.State);
         Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], Recorder.StatesOf(run.Id));
         Assert.True(await Services.Harness.Consumed.Any<Add>(x => x.Context.MessageId == run.Guid));
+        // A queued run is a command for the group's queue: sent, never published.
+        Assert.True(await Services.Harness.Sent.Any<Add>(x => x.Context.MessageId == run.Guid && x.Context.DestinationAddress!.AbsolutePath.EndsWith("/taskbus-tasks", StringComparison.Ordinal)));
+        Assert.False(await Services.Harness.Published.Any<Add>(x => x.Context.MessageId == run.Guid));
     }
 
     [Fact]
