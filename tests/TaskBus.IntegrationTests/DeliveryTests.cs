@@ -118,6 +118,44 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task PreviousVersionsBindingsLeftOnTheBroker_RunsStillGoToTheirOwnGroupOnly()
+    {
+        var a = RabbitMqFixture.NewQueueName("upgrade-a");
+        var b = RabbitMqFixture.NewQueueName("upgrade-b");
+        var recordExchange = "TaskBus.Contracts.Tasks:Noop";
+        try
+        {
+            // The previous version's workers of both groups bound the record's exchange to their queues.
+            await rabbit.BindAsThePreviousVersionDidAsync(recordExchange, a);
+            await rabbit.BindAsThePreviousVersionDidAsync(recordExchange, b);
+            await using var workerA = await AppProcess.StartWorkerAsync(rabbit, a);
+            await using var workerB = await AppProcess.StartWorkerAsync(rabbit, b);
+            await using var publishesToA = await EventWatcher.StartAsync(rabbit, a);
+            await using var managerA = await PublisherHost.StartAsync(rabbit, a);
+            var ids = new List<string>();
+            for (var i = 0; i < 10; i++)
+            {
+                ids.Add((await managerA.Manager.QueueAsync("noop")).Id);
+                var id = NewId.NextGuid();
+                await publishesToA.Bus.Publish(new Noop(), c => c.MessageId = id);
+                ids.Add(id.ToString("N"));
+            }
+
+            foreach (var id in ids)
+                Assert.EndsWith($"-{workerA.Pid}", (await publishesToA.WaitForFinal(id)).Worker, StringComparison.Ordinal);
+            Assert.All(ids, id => Assert.Single(publishesToA.EventsOf(id), e => e.State == TaskState.Running));
+            Assert.DoesNotContain(publishesToA.Events, e => e.Worker.EndsWith($"-{workerB.Pid}", StringComparison.Ordinal));
+            Assert.Equal(0u, await rabbit.MessageCountAsync(b));
+        }
+        finally
+        {
+            await rabbit.DeleteExchangeAsync(recordExchange);
+            await rabbit.DeleteQueuesAsync(a);
+            await rabbit.DeleteQueuesAsync(b);
+        }
+    }
+
+    [Fact]
     public async Task PlainMassTransitPublisher_WithTheOneLineSetup_QueuesBeforeAnyWorker_AndAPublishThatReachesNoQueueFails()
     {
         var queue = RabbitMqFixture.NewQueueName("plain-first");

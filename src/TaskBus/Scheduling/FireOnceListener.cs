@@ -28,18 +28,9 @@ internal sealed partial class FireOnceListener(TaskManager manager, TaskTicks ti
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The latest tick at or before <paramref name="now"/>, from the trigger's next fire time (not yet moved past the misfire).</summary>
-    internal static DateTimeOffset? LatestTick(ITrigger trigger, DateTimeOffset now)
-    {
-        if (trigger.NextFireTimeUtc is not { } next || next > now)
-            return null;
-        if (trigger is ISimpleTrigger simple)
-            return next + TimeSpan.FromTicks((now - next).Ticks / simple.RepeatInterval.Ticks * simple.RepeatInterval.Ticks);
-        var latest = next;
-        while (trigger.GetFireTimeAfter(latest) is { } after && after <= now)
-            latest = after;
-        return latest;
-    }
+    /// <summary>The latest missed tick: at or before <paramref name="now"/>, and not before the trigger's next fire time, which Quartz has not moved past the misfire yet.</summary>
+    internal static DateTimeOffset? LatestTick(ITrigger trigger, DateTimeOffset now) =>
+        trigger.NextFireTimeUtc is { } next ? TriggerGrid.LatestTick(trigger, now, next) : null;
 
     [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Ticks of {Task} were missed; the run of the latest, {Tick:O}, is queued once")]
     private static partial void LogFiringOnce(ILogger logger, string task, DateTimeOffset tick);

@@ -28,7 +28,8 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 await scheduler.DeleteJob(key, cancellationToken);
                 continue;
             }
-            var signature = $"{task.Schedule} {task.Schedule.Misfire}";
+            // The job's own settings are part of it, so a job stored by an earlier version is replaced.
+            var signature = $"{task.Schedule} {task.Schedule.Misfire} recoverable";
             if (await scheduler.GetJobDetail(key, cancellationToken) is { } existing
                 && existing.JobDataMap.GetString(SignatureKey) == signature
                 && await scheduler.GetTrigger(new TriggerKey(task.Name, Group), cancellationToken) is not null)
@@ -39,6 +40,7 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 .WithIdentity(key)
                 .UsingJobData(ScheduledTaskJob.TaskKey, task.Name)
                 .UsingJobData(SignatureKey, signature)
+                .RequestRecovery()
                 .Build();
             var trigger = Trigger(task.Name, task.Schedule, manager.Time.GetUtcNow());
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);

@@ -142,6 +142,25 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return await other.MessageCountAsync(queue);
     }
 
+    /// <summary>
+    /// Binds a record's exchange to a worker group's exchange, as workers of TaskBus's previous version did for
+    /// every task record (MassTransit's consume topology); such bindings stay on a broker after an upgrade.
+    /// </summary>
+    public async Task BindAsThePreviousVersionDidAsync(string recordExchange, string queue)
+    {
+        await using var channel = await ChannelAsync();
+        await channel.ExchangeDeclareAsync(recordExchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        await channel.ExchangeDeclareAsync(queue, ExchangeType.Fanout, durable: true, autoDelete: false);
+        await channel.ExchangeBindAsync(queue, recordExchange, "");
+    }
+
+    /// <summary>Deletes an exchange.</summary>
+    public async Task DeleteExchangeAsync(string exchange)
+    {
+        await using var channel = await ChannelAsync();
+        await channel.ExchangeDeleteAsync(exchange, ifUnused: false);
+    }
+
     /// <summary>Deletes one queue only, as an operator would.</summary>
     public async Task DeleteQueueAsync(string queue)
     {

@@ -65,6 +65,17 @@ public class EveryScheduleTests
         Assert.Null(FireOnceListener.LatestTick(trigger, start.AddMilliseconds(-1)));
     }
 
+    [Fact]
+    public void TriggerGrid_LatestTick_OfAFireALittleLate_IsTheTickItWasFor()
+    {
+        var start = new DateTimeOffset(2026, 11, 27, 12, 0, 0, 300, TimeSpan.Zero);
+        var trigger = TaskScheduleRegistrar.Trigger("t", new EverySchedule(TimeSpan.FromMilliseconds(500)), start);
+
+        Assert.Equal(start.AddSeconds(10), TriggerGrid.LatestTick(trigger, start.AddSeconds(10).AddMilliseconds(7)));
+        Assert.Equal(start.AddSeconds(10), TriggerGrid.LatestTick(trigger, start.AddSeconds(10)));
+        Assert.Null(TriggerGrid.LatestTick(trigger, start.AddMilliseconds(-7)));
+    }
+
     [Theory]
     [InlineData("00:00:05", "every(0:00:05)")]
     [InlineData("*/5 * * * *", "crontab(*/5 * * * *)")]
