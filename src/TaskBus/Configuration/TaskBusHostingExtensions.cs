@@ -72,10 +72,15 @@ public static class TaskBusHostingExtensions
                 && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
                     ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1])
                     : new BusEventSink(sp.GetRequiredService<IBus>()));
-            services.AddHostedService<TaskRunEventPublisher>();
+            services.AddSingleton<TaskRunEventPublisher>();
+            services.AddHostedService(sp => sp.GetRequiredService<TaskRunEventPublisher>());
         }
 
         services.AddSingleton<TaskStoreWriter>();
+        // The shared store is the record of runs: a run's message is acknowledged once its final state is in it.
+        // Events are notifications and are not waited for; the memory store dies with its process anyway.
+        if (options.Store.Provider == "PostgreSQL")
+            services.AddSingleton<IStateChangeOutlet>(sp => sp.GetRequiredService<TaskStoreWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
 
         (addMassTransit ?? ((s, c) => s.AddMassTransit(c)))(services, x =>

@@ -19,12 +19,13 @@ internal static class TaskExecution
         TaskDescriptor task, TaskRun run, IServiceProvider scope, TimeProvider time, bool rethrow,
         CancellationToken stopping, CancellationToken cancellationToken)
     {
-        run.SetState(TaskState.Running);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
-        // One token source: cancelled by the caller, by shutdown, or at the timeout (on the given clock).
+        // One token source: cancelled by the caller, by shutdown, or at the timeout (on the given clock). The
+        // timeout starts before the run is seen running, so a clock that moves on at that moment counts for it.
         using var timer = time == TimeProvider.System ? null : time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), linked, task.Timeout, Timeout.InfiniteTimeSpan);
         if (timer is null)
             linked.CancelAfter(task.Timeout);
+        run.SetState(TaskState.Running);
         try
         {
             scope.GetRequiredService<TaskRunContext>().Run = run;

@@ -19,7 +19,11 @@ internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer, TaskDe
                 (next, delay) => consumer.RequeueAsync(task, next, delay, context.RequestId, context.ResponseAddress, context.CancellationToken),
                 context.CancellationToken);
         }
-        if (outcome == ConsumeOutcome.Finished && context.RequestId.HasValue && context.ResponseAddress is not null)
+        if (outcome != ConsumeOutcome.Finished)
+            return;
+        // The message is acknowledged when this returns: the run's final state is recorded first.
+        await consumer.StateChangesWentOutAsync();
+        if (context.RequestId.HasValue && context.ResponseAddress is not null)
             await context.RespondAsync(run.ToEvent(TaskManager.WorkerName));
     }
 }

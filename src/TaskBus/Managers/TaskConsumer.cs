@@ -16,6 +16,7 @@ namespace TaskBus;
 public partial class TaskConsumer : TaskManager
 {
     private ITaskStore? _store;
+    private Events.IStateChangeOutlet[]? _outlets;
 
     /// <summary>
     /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
@@ -58,6 +59,18 @@ public partial class TaskConsumer : TaskManager
 
     /// <summary>Cancels every run in progress: they end <c>interrupted</c> and their messages return to the queue.</summary>
     public void CancelRunning() => _stopping.Cancel();
+
+    /// <summary>Completes once every state change made so far was recorded in the shared store, if there is one.</summary>
+    internal Task StateChangesWentOutAsync()
+    {
+        _outlets ??= [.. Services.GetServices<Events.IStateChangeOutlet>()];
+        return _outlets.Length switch
+        {
+            0 => Task.CompletedTask,
+            1 => _outlets[0].WentOutAsync(),
+            _ => Task.WhenAll(_outlets.Select(o => o.WentOutAsync())),
+        };
+    }
 
     /// <summary>The store this consumer checks tasks' enabled flags and ticks against.</summary>
     protected ITaskStore Store => _store ??= Services.GetService<ITaskStore>() ?? new MemoryTaskStore();

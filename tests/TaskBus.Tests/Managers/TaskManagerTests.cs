@@ -111,6 +111,9 @@ public sealed class TaskManagerTests : HarnessTest
 
         Assert.Contains(TaskState.RateLimited, states);
         Assert.Contains(TaskState.Success, states);
+        // The slot is given back when the consumer is done with the message, just after the final state.
+        Assert.True(await Services.Harness.Consumed.Any<Dummy>(x => x.Context.MessageId == first.Guid));
+        Assert.True(await Services.Harness.Consumed.Any<Dummy>(x => x.Context.MessageId == second.Guid));
         Assert.Equal(0, Services.Consumer.NumConcurrentTasksFor("dummy"));
     }
 

@@ -22,6 +22,8 @@ public sealed class TimeoutTests
         Assert.Equal(TaskState.Failure, final.State);
         Assert.Equal("TimeoutException: task fast timed out after 2 s", final.Error);
         Assert.NotNull(final.End);
+        // The slot is given back when the consumer is done with the message, just after the final state.
+        Assert.True(await services.Harness.Consumed.Any<Fast>(x => x.Context.MessageId == run.Guid));
         Assert.Equal(0, services.Consumer.NumConcurrentTasksFor("fast"));
     }
 }

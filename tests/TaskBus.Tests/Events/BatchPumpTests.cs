@@ -1,0 +1,45 @@
+using TaskBus.Events;
+
+namespace TaskBus.Tests.Events;
+
+public class BatchPumpTests
+{
+    [Fact]
+    public async Task HandedOnAsync_CompletesOnlyOnceEverythingPostedBeforeItWasHandedOn()
+    {
+        var handled = new List<int>();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pump = new BatchPump<int>(2, async batch =>
+        {
+            await gate.Task;
+            lock (handled)
+                handled.AddRange(batch);
+        });
+        pump.Start();
+        for (var i = 0; i < 5; i++)
+            pump.Post(i);
+
+        var waiting = pump.HandedOnAsync();
+        Assert.False(waiting.IsCompleted);
+        gate.SetResult();
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+
+        lock (handled)
+            Assert.Equal([0, 1, 2, 3, 4], handled);
+        Assert.True(pump.HandedOnAsync().IsCompleted);
+        await pump.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task HandedOnAsync_NotStartedOrStopped_DoesNotWait()
+    {
+        var pump = new BatchPump<int>(10, _ => Task.CompletedTask);
+        pump.Post(1);
+        Assert.True(pump.HandedOnAsync().IsCompleted);
+
+        pump.Start();
+        await pump.StopAsync(CancellationToken.None);
+        Assert.False(pump.Post(2));
+        Assert.True(pump.HandedOnAsync().IsCompleted);
+    }
+}
