@@ -38,10 +38,10 @@ internal static class TaskHeaders
         context.MessageId = run.Guid;
         context.TrySetPriority(ToBrokerPriority(run.Priority));
         context.Headers.Set(Run, Format(run));
+        if (context is RabbitMqSendContext rabbit)
+            rabbit.Mandatory = true;
         if (context is PublishContext publish)
             publish.Mandatory = true;
-        else if (context is RabbitMqSendContext rabbit)
-            rabbit.Mandatory = true;
     }
 
     /// <summary>The run header's value; the run must be queued.</summary>
