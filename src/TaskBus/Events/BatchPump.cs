@@ -44,9 +44,6 @@ internal sealed class BatchPump<T>(int maxBatch, Func<IReadOnlyList<T>, Task> ha
         }
     }
 
-    /// <summary>True when nothing waits (the batch being handled may still run).</summary>
-    public bool IsIdle => !_pending.Reader.TryPeek(out _);
-
     public void Start() => _loop ??= Task.Run(RunAsync, CancellationToken.None);
 
     public async Task StopAsync(CancellationToken cancellationToken)

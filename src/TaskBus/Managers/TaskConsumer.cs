@@ -16,7 +16,8 @@ namespace TaskBus;
 public partial class TaskConsumer : TaskManager
 {
     private ITaskStore? _store;
-    private Events.IStateChangeOutlet[]? _outlets;
+    private Events.IStateChangeOutlet? _outlet;
+    private bool _outletResolved;
 
     /// <summary>
     /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
@@ -63,13 +64,12 @@ public partial class TaskConsumer : TaskManager
     /// <summary>Completes once every state change made so far was recorded in the shared store, if there is one.</summary>
     internal Task StateChangesWentOutAsync()
     {
-        _outlets ??= [.. Services.GetServices<Events.IStateChangeOutlet>()];
-        return _outlets.Length switch
+        if (!_outletResolved)
         {
-            0 => Task.CompletedTask,
-            1 => _outlets[0].WentOutAsync(),
-            _ => Task.WhenAll(_outlets.Select(o => o.WentOutAsync())),
-        };
+            _outlet = Services.GetService<Events.IStateChangeOutlet>();
+            _outletResolved = true;
+        }
+        return _outlet?.WentOutAsync() ?? Task.CompletedTask;
     }
 
     /// <summary>The store this consumer checks tasks' enabled flags and ticks against.</summary>

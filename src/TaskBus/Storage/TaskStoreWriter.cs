@@ -20,10 +20,6 @@ public sealed partial class TaskStoreWriter : IHostedService, Events.IStateChang
     private readonly BatchPump<TaskRun> _pump;
     private readonly ITaskStore _store;
     private readonly ILogger _logger;
-    private readonly Lock _lock = new();
-    private readonly List<(long Upto, TaskCompletionSource Done)> _flushes = [];
-    private long _changes;
-    private long _written;
 
     /// <summary>Creates the writer and subscribes it to the manager's state changes.</summary>
     public TaskStoreWriter(TaskManager manager, ITaskStore store, ILogger<TaskStoreWriter> logger)
@@ -36,26 +32,14 @@ public sealed partial class TaskStoreWriter : IHostedService, Events.IStateChang
         {
             if (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
                 return;
+            // A change to a run already waiting is written with it: the writer reads the run when its turn comes.
             if (Interlocked.Exchange(ref run.StorePending, 1) == 0)
                 _pump.Post(run);
-            // Counted after the run is queued, so a batch that sees the count also sees the run.
-            Interlocked.Increment(ref _changes);
         });
     }
 
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default)
-    {
-        lock (_lock)
-        {
-            var upto = Interlocked.Read(ref _changes);
-            if (Interlocked.Read(ref _written) >= upto)
-                return Task.CompletedTask;
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _flushes.Add((upto, done));
-            return done.Task.WaitAsync(cancellationToken);
-        }
-    }
+    public Task FlushAsync(CancellationToken cancellationToken = default) => _pump.HandedOnAsync().WaitAsync(cancellationToken);
 
     Task Events.IStateChangeOutlet.WentOutAsync() => _pump.HandedOnAsync();
 
@@ -71,16 +55,12 @@ public sealed partial class TaskStoreWriter : IHostedService, Events.IStateChang
 
     private async Task WriteAsync(IReadOnlyList<TaskRun> runs)
     {
-        // The count is read before the runs: every change it counts is in this batch, or in a later one
-        // if the queue is not empty yet.
-        var upto = Interlocked.Read(ref _changes);
         var batch = new List<TaskRunEvent>(runs.Count);
         foreach (var run in runs)
         {
             Volatile.Write(ref run.StorePending, 0);
             batch.Add(run.ToEvent(TaskManager.WorkerName));
         }
-        var drained = _pump.IsIdle;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -97,22 +77,6 @@ public sealed partial class TaskStoreWriter : IHostedService, Events.IStateChang
             {
                 LogWriteFailed(_logger, ex, batch.Count);
                 break;
-            }
-        }
-        if (drained)
-            Written(upto);
-    }
-
-    private void Written(long upto)
-    {
-        lock (_lock)
-        {
-            if (upto > Interlocked.Read(ref _written))
-                Interlocked.Exchange(ref _written, upto);
-            foreach (var flush in _flushes.Where(f => f.Upto <= upto).ToList())
-            {
-                flush.Done.TrySetResult();
-                _flushes.Remove(flush);
             }
         }
     }
