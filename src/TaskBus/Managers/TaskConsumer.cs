@@ -84,7 +84,7 @@ public partial class TaskConsumer : TaskManager
     internal async Task<ConsumeOutcome> ConsumeAsync(
         TaskDescriptor task, TaskRun run, IServiceProvider scope, bool redelivered, Func<TaskRun, TimeSpan, Task> requeue, CancellationToken cancellationToken)
     {
-        if (run.ScheduledFor is not null && !redelivered && !await Store.TryClaimAsync(run.Id, cancellationToken))
+        if (run.ScheduledFor is not null && !await ClaimTickAsync(run, redelivered, cancellationToken))
         {
             LogDuplicateTick(Logger, run.Task, run.Id);
             return ConsumeOutcome.Dropped;
@@ -141,6 +141,22 @@ public partial class TaskConsumer : TaskManager
             return ConsumeOutcome.Requeued;
         }
         return ConsumeOutcome.Finished;
+    }
+
+    /// <summary>
+    /// True when this delivery should run the tick. Every delivery claims it, a redelivered one too: a worker
+    /// killed before its claim leaves none, and the tick's second copy (the scheduler's recovery of the killed
+    /// node's fire) must find the claim of the delivery that ran. A redelivery of a claimed tick runs unless the
+    /// store already holds its run finished (the worker died between storing the end and acking).
+    /// </summary>
+    private async Task<bool> ClaimTickAsync(TaskRun run, bool redelivered, CancellationToken cancellationToken)
+    {
+        if (await Store.TryClaimAsync(run.Id, cancellationToken))
+            return true;
+        if (!redelivered)
+            return false;
+        var stored = await Store.GetRunAsync(run.Id, cancellationToken);
+        return stored is null || !stored.State.IsFinished();
     }
 
     /// <summary>
