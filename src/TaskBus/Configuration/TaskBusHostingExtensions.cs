@@ -8,7 +8,6 @@ using Quartz;
 using TaskBus.Contracts;
 using TaskBus.Events;
 using TaskBus.Execution;
-using TaskBus.Http;
 using TaskBus.Scheduling;
 using TaskBus.Storage;
 using TaskBus.Transport;

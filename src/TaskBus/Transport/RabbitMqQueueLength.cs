@@ -1,7 +1,6 @@
 using RabbitMQ.Client;
-using TaskBus.Transport;
 
-namespace TaskBus.Http;
+namespace TaskBus.Transport;
 
 /// <summary>Reads the task queue's depth from RabbitMQ (a passive declare on a connection of its own, opened on first use).</summary>
 internal sealed class RabbitMqQueueLength(Uri url, string queue) : IQueueLength, IAsyncDisposable

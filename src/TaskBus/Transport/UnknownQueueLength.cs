@@ -1,4 +1,4 @@
-namespace TaskBus.Http;
+namespace TaskBus.Transport;
 
 /// <summary>The in-memory transport does not expose its queue depth.</summary>
 internal sealed class UnknownQueueLength : IQueueLength

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TaskBus.Contracts;
 using TaskBus.Serialization;
 using TaskBus.Storage;
+using TaskBus.Transport;
 
 namespace TaskBus.Http;
 

@@ -1,4 +1,4 @@
-namespace TaskBus.Http;
+namespace TaskBus.Transport;
 
 /// <summary>How many task messages wait in the task queue.</summary>
 public interface IQueueLength
