@@ -1,32 +1,76 @@
 using System.Text.Json;
+using HealthChecks.UI.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using TaskBus.Contracts;
+using TaskBus.Http.Dashboard;
+using TaskBus.Http.Security;
 using TaskBus.Serialization;
 using TaskBus.Storage;
 using TaskBus.Transport;
 
 namespace TaskBus.Http;
 
-/// <summary>The HTTP API of aio-fluid's task app on ASP.NET Core minimal APIs.</summary>
+/// <summary>TaskBus on ASP.NET Core: the HTTP API of aio-fluid's task app, the dashboard and the health endpoints.</summary>
 public static class TaskBusHttpExtensions
 {
-    /// <summary>Adds what the HTTP API needs: its JSON settings and an OpenAPI document.</summary>
+    /// <summary>
+    /// Adds what <see cref="MapTaskBus"/> needs: JSON settings, an OpenAPI document, the dashboard's event
+    /// stream, and the start-up rule that refuses to listen beyond loopback unguarded.
+    /// </summary>
     public static IServiceCollection AddTaskBusHttp(this IServiceCollection services)
     {
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new TaskBusJson.UtcTimestampConverter()));
         services.AddOpenApi();
+        services.AddSingleton<TaskEventHub>();
+        services.AddSingleton(sp => new TaskBusAccess(sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.Http));
+        services.AddTransient<IStartupFilter, TaskBusBindCheck>();
         return services;
     }
 
-    /// <summary>Maps the task routes and the OpenAPI document (<c>/openapi/v1.json</c>).</summary>
-    public static IEndpointRouteBuilder MapTaskBus(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps the task routes, the dashboard (<c>/dashboard</c>), the live event stream (<c>/tasks-events</c>)
+    /// and the OpenAPI document (<c>/openapi/v1.json</c>), all behind one rule (<see cref="TaskHttpOptions"/>:
+    /// the API key, the authorization policy, or loopback only); and <c>/health/live</c>, <c>/health/ready</c>,
+    /// open to probes. Returns the guarded group, for more conventions.
+    /// </summary>
+    public static RouteGroupBuilder MapTaskBus(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var http = endpoints.ServiceProvider.GetRequiredService<IOptions<TaskBusOptions>>().Value.Http;
+        var access = endpoints.ServiceProvider.GetRequiredService<TaskBusAccess>();
+
+        // Open: what a load balancer or an orchestrator probes. Live: the process answers. Ready: bus, store, scheduler.
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = UIResponseWriter.WriteHealthCheckUIResponse });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = r => r.Tags.Contains("ready"), ResponseWriter = UIResponseWriter.WriteHealthCheckUIResponse });
+        if (access.RequiresKey)
+        {
+            endpoints.MapGet("/dashboard/login", (HttpContext context) => DashboardAssets.Serve(context, "login.html")).ExcludeFromDescription();
+            endpoints.MapPost("/dashboard/login", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
+        }
+
         var api = endpoints.MapGroup("").WithTags("TaskBus");
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            if (access.Refuse(context.HttpContext) is not { } status)
+                return await next(context);
+            // A browser opening the dashboard without the key is sent to its sign-in form.
+            if (status == StatusCodes.Status401Unauthorized && context.HttpContext.Request.Path.StartsWithSegments("/dashboard", StringComparison.Ordinal)
+                && HttpMethods.IsGet(context.HttpContext.Request.Method))
+                return Results.Redirect($"{context.HttpContext.Request.PathBase}/dashboard/login");
+            return TypedResults.Json(new ApiError(status == StatusCodes.Status401Unauthorized
+                ? $"a valid {TaskBusAccess.HeaderName} header is required"
+                : "TaskBus HTTP serves loopback only while no API key or authorization policy is set"), statusCode: status);
+        });
+        if (!string.IsNullOrEmpty(http.AuthorizationPolicy))
+            api.RequireAuthorization(http.AuthorizationPolicy);
+
         api.MapGet("/tasks", ListTasksAsync).WithSummary("Task infos, optionally only those with any of the tags");
         api.MapGet("/tasks/{name}", GetTaskAsync).WithSummary("One task info");
         api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task");
@@ -35,8 +79,30 @@ public static class TaskBusHttpExtensions
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers and queue length");
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
-        endpoints.MapOpenApi();
-        return endpoints;
+        api.MapGet("/tasks-events", (TaskEventHub hub, CancellationToken cancellationToken) => TypedResults.ServerSentEvents(hub.ReadAsync(cancellationToken)))
+            .WithSummary("Task run events as they happen (Server-Sent Events)");
+        api.MapGet("/dashboard", (HttpContext context) => Results.Redirect($"{context.Request.PathBase}/dashboard/")).ExcludeFromDescription();
+        api.MapGet("/dashboard/{file?}", (HttpContext context, string? file) => DashboardAssets.Serve(context, file ?? "index.html")).ExcludeFromDescription();
+        api.MapOpenApi();
+        return api;
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext context, TaskBusAccess access)
+    {
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var key = form["key"].ToString();
+        if (!access.IsValidKey(key))
+        {
+            return Results.Content(DashboardAssets.Text("login.html").Replace("<!--error-->", "That key is not the one configured.", StringComparison.Ordinal), "text/html; charset=utf-8", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        context.Response.Cookies.Append(TaskBusAccess.CookieName, key, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = string.IsNullOrEmpty(context.Request.PathBase) ? "/" : context.Request.PathBase.ToString(),
+        });
+        return Results.Redirect($"{context.Request.PathBase}/dashboard/");
     }
 
     private static async Task<Ok<TaskInfo[]>> ListTasksAsync(string[]? tags, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Quartz;
 using TaskBus.Contracts;
+using TaskBus.Diagnostics;
 using TaskBus.Events;
 using TaskBus.Execution;
 using TaskBus.Scheduling;
@@ -61,6 +62,9 @@ public static class TaskBusHostingExtensions
         services.AddSingleton(registry);
         services.AddScoped<TaskRunContext>();
         AddManager(services, options);
+        services.AddMetrics();
+        services.AddSingleton<TaskBusMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskBusMetrics>());
         AddStore(services, options);
         // Registered before MassTransit's hosted service, so they stop after the bus: the changes made while
         // the bus stops (runs interrupted at the end of the grace period) are still published and stored.
@@ -139,7 +143,22 @@ public static class TaskBusHostingExtensions
 
         if (options.ScheduleTasks)
             AddScheduler(services, options);
+        AddHealthChecks(services, options);
         return builder;
+    }
+
+    /// <summary>
+    /// Readiness of what a worker needs, tagged <c>ready</c> beside MassTransit's own bus check: the PostgreSQL
+    /// store when it is the store, the scheduler when this worker schedules.
+    /// </summary>
+    private static void AddHealthChecks(IServiceCollection services, TaskBusOptions options)
+    {
+        var checks = services.AddHealthChecks();
+        string[] ready = ["ready", "taskbus"];
+        if (options.Store.Provider == "PostgreSQL")
+            checks.AddNpgSql(options.Store.ConnectionString, name: "taskbus-store", tags: ready, timeout: TimeSpan.FromSeconds(5));
+        if (options.ScheduleTasks)
+            checks.AddCheck<SchedulerHealthCheck>("taskbus-scheduler", tags: ready);
     }
 
     private static void AddStore(IServiceCollection services, TaskBusOptions options)

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using TaskBus.Contracts;
+using TaskBus.Diagnostics;
 
 namespace TaskBus.Execution;
 
@@ -11,13 +12,20 @@ internal sealed class TaskMessageConsumer<TParams>(TaskConsumer consumer, TaskDe
     public async Task Consume(ConsumeContext<TParams> context)
     {
         var run = consumer.RunFromMessage(task, context.Message, context);
+        var span = TaskBusTelemetry.StartRun(run);
         ConsumeOutcome outcome;
-        await using (var scope = consumer.Services.CreateAsyncScope())
+        try
         {
+            await using var scope = consumer.Services.CreateAsyncScope();
             outcome = await consumer.ConsumeAsync(
                 task, run, scope.ServiceProvider, context.ReceiveContext.Redelivered,
                 (next, delay) => consumer.RequeueAsync(task, next, delay, context.RequestId, context.ResponseAddress, context.CancellationToken),
                 context.CancellationToken);
+        }
+        finally
+        {
+            if (span is not null)
+                TaskBusTelemetry.EndRun(span, run);
         }
         if (outcome != ConsumeOutcome.Finished)
             return;

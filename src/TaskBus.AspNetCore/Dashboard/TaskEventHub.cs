@@ -1,0 +1,129 @@
+using System.Threading.Channels;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskBus.Contracts;
+
+namespace TaskBus.Http.Dashboard;
+
+/// <summary>
+/// Hands every task run event to the dashboards that are connected. Where events go on the bus, it listens
+/// there (a temporary queue, bound only while a dashboard is open), so it shows every worker's runs; with
+/// events off it shows this process's own. A slow page loses its oldest events rather than holding memory.
+/// </summary>
+internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptions<TaskBusOptions> options, ILogger<TaskEventHub> logger) : IAsyncDisposable
+{
+    private const int BufferPerClient = 1024;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Channel<TaskRunEvent>[] _clients = [];
+    private HostReceiveEndpointHandle? _busListener;
+    private bool _localSinkAdded;
+
+    /// <summary>Events from now on, until <paramref name="cancellationToken"/> fires.</summary>
+    public async IAsyncEnumerable<TaskRunEvent> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<TaskRunEvent>(new BoundedChannelOptions(BufferPerClient)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+        });
+        await AddAsync(channel, cancellationToken);
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var evt))
+                    yield return evt;
+            }
+        }
+        finally
+        {
+            await RemoveAsync(channel);
+        }
+    }
+
+    private void Broadcast(TaskRunEvent evt)
+    {
+        foreach (var client in Volatile.Read(ref _clients))
+            client.Writer.TryWrite(evt);
+    }
+
+    private async Task AddAsync(Channel<TaskRunEvent> channel, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            Volatile.Write(ref _clients, [.. _clients, channel]);
+            if (!options.Value.PublishEvents)
+            {
+                if (!_localSinkAdded)
+                    manager.Dispatcher.AddSink(Broadcast, wantsInit: false);
+                _localSinkAdded = true;
+            }
+            else if (_busListener is null)
+            {
+                var handle = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), DefaultEndpointNameFormatter.Instance, e =>
+                    e.Handler<TaskRunEvent>(context =>
+                    {
+                        Broadcast(context.Message);
+                        return Task.CompletedTask;
+                    }));
+                _busListener = handle;
+                await handle.Ready.WaitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task RemoveAsync(Channel<TaskRunEvent> channel)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            Volatile.Write(ref _clients, [.. _clients.Where(c => c != channel)]);
+            if (_clients.Length == 0 && _busListener is { } listener)
+            {
+                // The last page closed: its temporary queue goes away with it.
+                _busListener = null;
+                try
+                {
+                    await listener.StopAsync(CancellationToken.None);
+                }
+#pragma warning disable CA1031 // The bus may be stopping or gone; the queue is auto-delete either way.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    LogStopFailed(logger, ex);
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_busListener is { } listener)
+        {
+            try
+            {
+                await listener.StopAsync(CancellationToken.None);
+            }
+#pragma warning disable CA1031
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogStopFailed(logger, ex);
+            }
+        }
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Stopping the dashboard's event listener failed")]
+    private static partial void LogStopFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,83 @@
+using System.Diagnostics.Metrics;
+using TaskBus.Contracts;
+using TaskBus.Execution;
+using TaskBus.Transport;
+
+namespace TaskBus.Diagnostics;
+
+/// <summary>
+/// The instruments of the <c>TaskBus</c> meter: runs by task and final state, run duration, runs in progress
+/// in this process, and the task queue's length (read from the broker at most once a second, never on the
+/// exporter's thread).
+/// </summary>
+internal sealed class TaskBusMetrics : Microsoft.Extensions.Hosting.IHostedService, IDisposable
+{
+    private static readonly TimeSpan QueueLengthMaxAge = TimeSpan.FromSeconds(1);
+    private readonly Meter _meter;
+    private readonly Counter<long> _runs;
+    private readonly Histogram<double> _duration;
+    private readonly IQueueLength _queue;
+    private readonly TimeProvider _time;
+    private long? _queueLength;
+    private long _queueLengthReadAt;
+    private int _reading;
+
+    public TaskBusMetrics(IMeterFactory meters, TaskManager manager, IQueueLength queue, TimeProvider time)
+    {
+        _queue = queue;
+        _time = time;
+        _meter = meters.Create(TaskBusTelemetry.Name);
+        _runs = _meter.CreateCounter<long>("taskbus.runs", "{run}", "Runs that reached a final state, by task and state.");
+        _duration = _meter.CreateHistogram<double>("taskbus.run.duration", "ms", "How long runs took, from start to end, by task and state.");
+        if (manager is TaskConsumer consumer)
+            _meter.CreateObservableGauge("taskbus.runs.running", () => consumer.NumConcurrentTasks, "{run}", "Runs in progress in this process.");
+        _meter.CreateObservableGauge("taskbus.queue.length", ObserveQueueLength, "{message}", "Task messages waiting in this group's queue.");
+        manager.Dispatcher.AddRunSink(Record);
+    }
+
+    private void Record(TaskRun run)
+    {
+        if (!run.State.IsFinished())
+            return;
+        var task = new KeyValuePair<string, object?>("taskbus.task", run.Task);
+        var state = new KeyValuePair<string, object?>("taskbus.state", run.State.ToWire());
+        _runs.Add(1, task, state);
+        if (run.Start is { } start && run.End is { } end)
+            _duration.Record((end - start).TotalMilliseconds, task, state);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveQueueLength()
+    {
+        var now = _time.GetTimestamp();
+        var readAt = Volatile.Read(ref _queueLengthReadAt);
+        if ((readAt == 0 || _time.GetElapsedTime(readAt, now) > QueueLengthMaxAge) && Interlocked.Exchange(ref _reading, 1) == 0)
+            _ = RefreshQueueLengthAsync(now);
+        return _queueLength is { } length ? [new Measurement<long>(length)] : [];
+    }
+
+    private async Task RefreshQueueLengthAsync(long now)
+    {
+        try
+        {
+            _queueLength = await _queue.GetAsync(CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _queueLengthReadAt, now);
+        }
+#pragma warning disable CA1031 // A gauge that cannot be read reports nothing; the broker's absence shows in health.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            _queueLength = null;
+        }
+        finally
+        {
+            Volatile.Write(ref _reading, 0);
+        }
+    }
+
+    // Resolving it starts it: the hosted service is how a host creates it at start.
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _meter.Dispose();
+}
