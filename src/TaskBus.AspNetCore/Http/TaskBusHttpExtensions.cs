@@ -81,8 +81,10 @@ public static class TaskBusHttpExtensions
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
         api.MapGet("/tasks-events", (TaskEventHub hub, CancellationToken cancellationToken) => TypedResults.ServerSentEvents(hub.ReadAsync(cancellationToken)))
             .WithSummary("Task run events as they happen (Server-Sent Events)");
-        api.MapGet("/dashboard", (HttpContext context) => Results.Redirect($"{context.Request.PathBase}/dashboard/")).ExcludeFromDescription();
-        api.MapGet("/dashboard/{file?}", (HttpContext context, string? file) => DashboardAssets.Serve(context, file ?? "index.html")).ExcludeFromDescription();
+        // Routing ignores a trailing slash; the page's relative links need it.
+        api.MapGet("/dashboard/{file?}", (HttpContext context, string? file) => file is null && !context.Request.Path.Value!.EndsWith('/')
+            ? Results.Redirect($"{context.Request.PathBase}{context.Request.Path}/")
+            : DashboardAssets.Serve(context, file ?? "index.html")).ExcludeFromDescription();
         api.MapOpenApi();
         return api;
     }
