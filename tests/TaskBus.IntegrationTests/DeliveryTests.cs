@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using MassTransit;
 using TaskBus.Contracts;
@@ -32,7 +31,7 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, ITestOutputHelper outp
                 ids.Add(JsonSerializer.Deserialize<TaskRunEvent>(cli.StdoutLines.Single(), TaskBusJson.Options)!.Id);
             }
             // 10 through POST /tasks/add on a process that only queues.
-            var port = FreePort();
+            var port = AppProcess.FreePort();
             await using (var api = await AppProcess.StartWorkerAsync(rabbit, Queue,
                 $"--TaskBus:RabbitMQ:Url={url}", "--TaskBus:ConsumeTasks=false", $"--TaskBus:Http:Urls=http://127.0.0.1:{port}"))
             {
@@ -220,7 +219,7 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, ITestOutputHelper outp
             // guest may not declare queues named "refused-...": the task queue cannot be declared.
             await RabbitMqFixture.CtlAsync("set_permissions", "-p", vhost, "guest", "^(?!refused-).*", ".*", ".*");
             const string Queue = "refused-tasks";
-            var port = FreePort();
+            var port = AppProcess.FreePort();
             await using var api = await AppProcess.StartWorkerAsync(rabbit, Queue,
                 $"--TaskBus:RabbitMQ:Url={url}", "--TaskBus:ConsumeTasks=false", $"--TaskBus:Http:Urls=http://127.0.0.1:{port}");
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -243,12 +242,5 @@ public sealed class DeliveryTests(RabbitMqFixture rabbit, ITestOutputHelper outp
         {
             await RabbitMqFixture.DeleteVhostAsync(vhost);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -60,6 +60,14 @@ public sealed class AppProcess : IAsyncDisposable
     }
 
     /// <summary>A Publisher command line for the worker group of <paramref name="queue"/> on the test broker.</summary>
+    /// <summary>A loopback port nothing listens on right now, for a worker's HTTP server.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static string[] PublisherArgsFor(RabbitMqFixture rabbit, string queue, params string[] args) =>
         [.. args, "--TaskBus:Transport=RabbitMQ", $"--TaskBus:RabbitMQ:Url={rabbit.Url}", $"--TaskBus:QueueName={queue}"];
 
