@@ -22,6 +22,9 @@ public sealed class TaskDescriptor
             throw new ArgumentException($"Task {name}: TimeoutSeconds must be positive, not {options.TimeoutSeconds}.", nameof(options));
         if (options.MaxConcurrency < 0)
             throw new ArgumentException($"Task {name}: MaxConcurrency cannot be negative, not {options.MaxConcurrency}.", nameof(options));
+        // MassTransit names a message's exchange after its namespace and refuses one without: say so now, not at the first send.
+        if (string.IsNullOrEmpty(paramsType.Namespace))
+            throw new ArgumentException($"Task {name}: its params type {paramsType.Name} must be declared in a namespace (a message's name on the bus includes it).", nameof(paramsType));
         Name = name;
         ParamsType = paramsType;
         TaskType = taskType;

@@ -122,6 +122,14 @@ public class TaskRegistryTests
         Assert.Equal(new Dummy { Sleep = 0.1, Error = false, Abort = false }, parameters);
     }
 
+    [Fact]
+    public void ParamsWithoutANamespace_AreRefusedAtRegistration_SayingWhy()
+    {
+        var error = Assert.Throws<ArgumentException>(() => TaskDescriptor.FromMessage(typeof(NoNamespaceParams), "top_level"));
+
+        Assert.StartsWith("Task top_level: its params type NoNamespaceParams must be declared in a namespace", error.Message, StringComparison.Ordinal);
+    }
+
     [Task("add")]
     private sealed class OtherAdd : ITask<Noop>
     {
