@@ -59,7 +59,6 @@ public sealed class AppProcess : IAsyncDisposable
         return worker;
     }
 
-    /// <summary>A Publisher command line for the worker group of <paramref name="queue"/> on the test broker.</summary>
     /// <summary>A loopback port nothing listens on right now, for a worker's HTTP server.</summary>
     public static int FreePort()
     {
@@ -68,6 +67,7 @@ public sealed class AppProcess : IAsyncDisposable
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A Publisher command line for the worker group of <paramref name="queue"/> on the test broker.</summary>
     public static string[] PublisherArgsFor(RabbitMqFixture rabbit, string queue, params string[] args) =>
         [.. args, "--TaskBus:Transport=RabbitMQ", $"--TaskBus:RabbitMQ:Url={rabbit.Url}", $"--TaskBus:QueueName={queue}"];
 
