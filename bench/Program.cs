@@ -21,11 +21,15 @@ const int InFlight = 256;
 
 Console.WriteLine($"bench: n={n} concurrency={concurrency} rounds={rounds} broker={new Uri(url).Host} cores={Environment.ProcessorCount}");
 var results = new List<Result>();
+var httpResults = new List<(HttpMeasure Http, double BusPerSecond)>();
 // Round 0 warms the JIT (tiered compilation changes per-message cost a lot) and is not counted.
 for (var round = 0; round <= rounds; round++)
 {
     if (round == 1)
+    {
         results.Clear();
+        httpResults.Clear();
+    }
     Console.WriteLine(round == 0 ? "warm-up round" : $"round {round}");
     // Interleave the cases so drift in the machine's load hits all of them alike.
     var only = Arg("--only");
@@ -37,11 +41,25 @@ for (var round = 0; round <= rounds; round++)
     }
     var bare = await RunBareAsync();
     results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare));
+    Measure? eventsOn = null;
     foreach (var events in new[] { false, true })
     {
         var tasks = await RunTaskBusAsync(events);
         results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks));
+        eventsOn = events ? tasks : eventsOn;
     }
+    // POST /tasks/noop by 16 HTTP clients, against the bus's own events-on figure of this round.
+    HttpMeasure web;
+    try
+    {
+        web = await HttpCase.RunAsync(url, n, concurrency, null);
+    }
+    finally
+    {
+        await DeleteQueueAsync("taskbus-bench-http");
+    }
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  http        {web.RequestsPerSecond,8:0} req/s, p50 {web.P50Ms:0.0} ms, p99 {web.P99Ms:0.0} ms"));
+    httpResults.Add((web, eventsOn!.PerSecond));
 }
 
 Console.WriteLine();
@@ -66,6 +84,23 @@ foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
         kbPerTask = Math.Round(best.Measure.AllocatedPerMessage / 1024, 1),
         clientCpuUsPerTask = Math.Round(best.Measure.ClientCpuUs),
         brokerCpuUsPerTask = Math.Round(best.Measure.BrokerCpuUs),
+    }));
+}
+if (httpResults.Count > 0)
+{
+    var (web, bus) = httpResults.OrderBy(r => r.Http.RequestsPerSecond / r.BusPerSecond).ElementAt(httpResults.Count / 2);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"http (POST /tasks/noop, {HttpCase.Clients} clients): {web.RequestsPerSecond:0} req/s = {web.RequestsPerSecond / bus:0.00} of the bus's {bus:0} tasks/s (events on); p50 {web.P50Ms:0.0} ms, p99 {web.P99Ms:0.0} ms"));
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        @case = "http",
+        n,
+        clients = HttpCase.Clients,
+        requestsPerSecond = Math.Round(web.RequestsPerSecond, 1),
+        busPerSecond = Math.Round(bus, 1),
+        ratio = Math.Round(web.RequestsPerSecond / bus, 3),
+        p50Ms = Math.Round(web.P50Ms, 1),
+        p99Ms = Math.Round(web.P99Ms, 1),
     }));
 }
 // Scheduler lag: fire time → queued, on the clustered Quartz store (PostgreSQL) when a connection string is given.
