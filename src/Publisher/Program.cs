@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -9,6 +10,8 @@ using TaskBus;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
+using Spectre.Console;
+using TaskBus.Publisher;
 using TaskBus.Serialization;
 
 string[] configArgs, commandArgs;
@@ -49,7 +52,25 @@ return await root.Parse(commandArgs).InvokeAsync();
 
 async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, CancellationToken cancellationToken)
 {
-    if (Build(null) is not { } host)
+    // On a terminal, --wait shows each state of the run on stderr as it comes; stdout keeps the one JSON line.
+    string? watched = null;
+    var states = RunView.Console(Console.Error);
+    Action<TaskBusBuilder>? showStates = wait && !Console.IsErrorRedirected && states.Profile.Capabilities.Interactive
+        ? bus => bus.ConfigureBus((context, cfg) => cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
+        {
+            e.ConcurrentMessageLimit = 1;
+            e.Handler<TaskRunEvent>(ctx =>
+            {
+                if (ctx.Message.Id == Volatile.Read(ref watched))
+                {
+                    states.Write(RunView.Line(ctx.Message));
+                    states.WriteLine();
+                }
+                return Task.CompletedTask;
+            });
+        }))
+        : null;
+    if (Build(showStates) is not { } host)
         return CommandLineHost.BadInput;
     using (host)
     {
@@ -63,6 +84,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
             if (wait && timeoutSeconds <= 0)
                 throw new ArgumentException($"--timeout must be positive, not {timeoutSeconds.ToString(CultureInfo.InvariantCulture)}");
             run = manager.CreateTaskRun(taskName, parameters, runId, priority);
+            Volatile.Write(ref watched, run.Id);
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
@@ -99,6 +121,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
 
 async Task<int> WatchAsync(string? taskFilter, bool asJson)
 {
+    var events = Channel.CreateUnbounded<TaskRunEvent>(new UnboundedChannelOptions { SingleReader = true });
     var host = Build(bus => bus.ConfigureBus((context, cfg) =>
         // A temporary, auto-delete queue: a watcher that goes away leaves nothing bound behind.
         cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
@@ -107,9 +130,8 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
             e.ConcurrentMessageLimit = 1;
             e.Handler<TaskRunEvent>(ctx =>
             {
-                var evt = ctx.Message;
-                if (taskFilter is null || evt.Task == taskFilter)
-                    Console.WriteLine(asJson ? JsonSerializer.Serialize(evt, TaskBusJson.Options) : Format(evt));
+                if (taskFilter is null || ctx.Message.Task == taskFilter)
+                    events.Writer.TryWrite(ctx.Message);
                 return Task.CompletedTask;
             });
         })));
@@ -120,6 +142,40 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         Console.Error.WriteLine("Watching task run events; Ctrl+C to stop.");
+        var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var console = RunView.Console(Console.Out);
+        try
+        {
+            if (!asJson && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive)
+            {
+                // A terminal: the latest runs as a table, each row updated in place.
+                var table = new RunView.LiveTable();
+                await console.Live(table.Render()).StartAsync(async live =>
+                {
+                    await foreach (var evt in events.Reader.ReadAllAsync(stopping))
+                    {
+                        table.Apply(evt);
+                        live.UpdateTarget(table.Render());
+                    }
+                });
+            }
+            else
+            {
+                await foreach (var evt in events.Reader.ReadAllAsync(stopping))
+                {
+                    if (asJson)
+                        Console.WriteLine(JsonSerializer.Serialize(evt, TaskBusJson.Options));
+                    else
+                    {
+                        console.Write(RunView.Line(evt));
+                        console.WriteLine();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
         await host.WaitForShutdownAsync();
         return 0;
     }
@@ -153,6 +209,3 @@ IHost BuildHost(Action<TaskBusBuilder>? configure)
     configure?.Invoke(taskBus);
     return builder.Build();
 }
-
-static string Format(TaskRunEvent evt) => string.Create(CultureInfo.InvariantCulture,
-    $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {evt.Task}.{evt.Id} {evt.State.ToWire()}{(evt.DurationMs is { } ms ? $" {ms} ms" : "")}{(evt.Error is { } error ? $" {error}" : "")} [{evt.Worker}]");

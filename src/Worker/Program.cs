@@ -24,8 +24,9 @@ root.Subcommands.Add(serve);
 root.SetAction((_, ct) => ServeAsync());
 
 var tagsOption = new Option<string[]>("--tags", "-t") { Description = "Only tasks with any of these tags." };
-var ls = new Command("ls", "List the tasks.") { tagsOption };
-ls.SetAction((result, ct) => ListCommandAsync(result.GetValue(tagsOption) ?? [], ct));
+var lsJsonOption = new Option<bool>("--json") { Description = "Print the tasks as one JSON array." };
+var ls = new Command("ls", "List the tasks.") { tagsOption, lsJsonOption };
+ls.SetAction((result, ct) => ListCommandAsync(result.GetValue(tagsOption) ?? [], result.GetValue(lsJsonOption), ct));
 root.Subcommands.Add(ls);
 
 var enableTask = new Argument<string>("task") { Description = "The task name." };
@@ -61,33 +62,20 @@ async Task<int> ServeAsync()
     return 0;
 }
 
-async Task<int> ListCommandAsync(string[] tags, CancellationToken cancellationToken)
+async Task<int> ListCommandAsync(string[] tags, bool json, CancellationToken cancellationToken)
 {
     if (BuildOffline() is not { } host)
         return CommandLineHost.BadInput;
     using (host)
-        return await CommandLineHost.RunAsync(host, () => ListAsync(host, tags, cancellationToken));
-}
-
-async Task<int> ListAsync(IHost host, string[] tags, CancellationToken cancellationToken)
-{
-    var registry = host.Services.GetRequiredService<TaskManager>().Registry;
-    var store = host.Services.GetRequiredService<ITaskStore>();
-    await store.InitializeAsync(cancellationToken);
-    var rows = new List<string[]>();
-    foreach (var t in registry.Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains)))
-    {
-        var enabled = (await store.GetTaskAsync(t.Name, cancellationToken)).Enabled;
-        rows.Add([
-            t.Name, enabled ? "true" : "false", t.Schedule?.ToString() ?? "", $"{t.Timeout.TotalSeconds:0.###}s", t.Priority.ToWire(),
-            string.Join(",", t.Tags.Order(StringComparer.Ordinal)), t.ShortDescription,
-        ]);
-    }
-    string[] header = ["name", "enabled", "schedule", "timeout", "priority", "tags", "description"];
-    var widths = header.Select((h, i) => rows.Select(r => r[i].Length).Append(h.Length).Max()).ToArray();
-    foreach (var row in rows.Prepend(header))
-        Console.WriteLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
-    return 0;
+        return await CommandLineHost.RunAsync(host, async () =>
+        {
+            var registry = host.Services.GetRequiredService<TaskManager>().Registry;
+            var store = host.Services.GetRequiredService<ITaskStore>();
+            await store.InitializeAsync(cancellationToken);
+            var tasks = registry.Where(t => tags.Length == 0 || tags.Any(t.Tags.Contains));
+            await TaskTable.WriteAsync(TaskTable.StandardOutput(), tasks, store, json, cancellationToken);
+            return 0;
+        });
 }
 
 async Task<int> EnableAsync(string taskName, bool enabled, CancellationToken cancellationToken)
