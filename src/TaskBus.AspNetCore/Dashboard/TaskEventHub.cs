@@ -19,8 +19,8 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
     private HostReceiveEndpointHandle? _busListener;
     private bool _localSinkAdded;
 
-    /// <summary>Events from now on, until <paramref name="cancellationToken"/> fires.</summary>
-    public async IAsyncEnumerable<TaskRunEvent> ReadAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Subscribes to events from now on: once this returns, no event can slip past the subscription.</summary>
+    public async Task<Subscription> SubscribeAsync(CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<TaskRunEvent>(new BoundedChannelOptions(BufferPerClient)
         {
@@ -28,18 +28,15 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
             SingleReader = true,
         });
         await AddAsync(channel, cancellationToken);
-        try
-        {
-            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (channel.Reader.TryRead(out var evt))
-                    yield return evt;
-            }
-        }
-        finally
-        {
-            await RemoveAsync(channel);
-        }
+        return new Subscription(this, channel);
+    }
+
+    /// <summary>One page's events; disposing it unsubscribes.</summary>
+    internal sealed class Subscription(TaskEventHub hub, Channel<TaskRunEvent> channel) : IAsyncDisposable
+    {
+        public ChannelReader<TaskRunEvent> Reader => channel.Reader;
+
+        public ValueTask DisposeAsync() => new(hub.RemoveAsync(channel));
     }
 
     private void Broadcast(TaskRunEvent evt)

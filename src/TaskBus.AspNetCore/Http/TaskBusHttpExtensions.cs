@@ -91,8 +91,9 @@ public static class TaskBusHttpExtensions
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers and queue length");
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
-        api.MapGet("/tasks-events", (TaskEventHub hub, CancellationToken cancellationToken) => TypedResults.ServerSentEvents(hub.ReadAsync(cancellationToken)))
-            .WithSummary("Task run events as they happen (Server-Sent Events)");
+        api.MapGet("/tasks-events", TaskEventStream.WriteAsync)
+            .WithSummary("Task run events as they happen (Server-Sent Events, one JSON TaskRunEvent each)")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         // Routing ignores a trailing slash; the page's relative links need it.
         api.MapGet("/dashboard/{file?}", (HttpContext context, string? file) => file is null && !context.Request.Path.Value!.EndsWith('/')
             ? Results.Redirect($"{context.Request.PathBase}{context.Request.Path}/")

@@ -1,0 +1,133 @@
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using TaskBus.Contracts;
+using TaskBus.IntegrationTests.Support;
+using Xunit.Abstractions;
+
+namespace TaskBus.IntegrationTests;
+
+/// <summary>
+/// The dashboard in headless Chromium (Debian's, driven by Playwright), served by a worker process on RabbitMQ
+/// and PostgreSQL; runs queued from other processes. Screenshots go to the test output folder.
+/// </summary>
+[Collection(RabbitMqCollection.Name)]
+public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+    private readonly PostgresFixture _postgres = new();
+
+    public Task InitializeAsync() => _postgres.InitializeAsync();
+
+    public Task DisposeAsync() => _postgres.DisposeAsync();
+
+    [Fact]
+    public async Task Dashboard_ShowsARunQueuedElsewhereTurnSuccessLive_TogglesATask_AndShowsWhyTheQueueFormRefusedParams()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium");
+        var queue = RabbitMqFixture.NewQueueName("dash");
+        var port = AppProcess.FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        try
+        {
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
+                "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}",
+                $"--TaskBus:Http:Urls={baseUrl}");
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Chromium,
+                Headless = true,
+                Args = ["--no-sandbox"],
+            });
+            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+            var errors = new List<string>();
+            page.Console += (_, message) =>
+            {
+                // Chromium logs every 4xx answer itself; the 422 this test provokes on purpose is the only one allowed.
+                if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource: the server responded with a status of 422", StringComparison.Ordinal))
+                    errors.Add(message.Text);
+            };
+            page.PageError += (_, error) => errors.Add(error);
+            page.RequestFailed += (_, request) =>
+            {
+                // The event stream is cut when the page closes; anything else failing is a defect.
+                if (!request.Url.EndsWith("/tasks-events", StringComparison.Ordinal))
+                    errors.Add($"{request.Method} {request.Url}: {request.Failure}");
+            };
+
+            await page.GotoAsync($"{baseUrl}/dashboard");
+            await Assertions.Expect(page.Locator("tr[data-task='add']")).ToBeVisibleAsync();
+            // The event stream is open before anything is queued, so no event can slip past it.
+            await Assertions.Expect(page.Locator("#connection")).ToContainTextAsync("live");
+
+            // A run queued by another process (the Publisher CLI) appears and turns success, without a reload.
+            await using (var publisher = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, "queue", "add", "--param", "a=20", "--param", "b=22")))
+            {
+                Assert.Equal(0, await publisher.WaitForExitAsync());
+                var queued = System.Text.Json.JsonSerializer.Deserialize<TaskRunEvent>(publisher.StdoutLines.Single(), Serialization.TaskBusJson.Options)!;
+                await Assertions.Expect(page.Locator($"#runs tr[data-run='{queued.Id}'] td[data-field='state']")).ToHaveTextAsync("success");
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("dashboard.png"), FullPage = true });
+
+                // Its detail: params, timings, worker.
+                await page.Locator($"#runs tr[data-run='{queued.Id}']").ClickAsync();
+                await Assertions.Expect(page.Locator("#run-detail")).ToBeVisibleAsync();
+                await Assertions.Expect(page.Locator("#run-detail pre[data-field='params']")).ToContainTextAsync("20");
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("run-detail.png"), FullPage = true });
+            }
+
+            // Disable, then enable again: the page and the API agree each time.
+            var add = page.Locator("#tasks tr[data-task='add']");
+            await add.Locator("button[data-action='toggle']").ClickAsync();
+            await Assertions.Expect(add.Locator("td[data-field='enabled']")).ToHaveTextAsync("no");
+            Assert.False((await http.GetFromJsonAsync<TaskInfoView>("/tasks/add"))!.Enabled);
+            await add.Locator("button[data-action='toggle']").ClickAsync();
+            await Assertions.Expect(add.Locator("td[data-field='enabled']")).ToHaveTextAsync("yes");
+            Assert.True((await http.GetFromJsonAsync<TaskInfoView>("/tasks/add"))!.Enabled);
+
+            // Params that do not fit: the form shows the API's own reason.
+            const string badParams = """{"a": "x"}""";
+            using var refused = await http.PostAsync("/tasks/add", new StringContent(badParams, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            var reason = (await refused.Content.ReadFromJsonAsync<ErrorView>())!.Error;
+            await page.Locator("#queue-task").SelectOptionAsync("add");
+            await page.Locator("#queue-params").FillAsync(badParams);
+            await page.Locator("#queue-submit").ClickAsync();
+            await Assertions.Expect(page.Locator("#queue-result")).ToHaveTextAsync(reason);
+            await Assertions.Expect(page.Locator("#queue-result")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("error"));
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("queue-refused.png"), FullPage = true });
+
+            // Params that fit are queued from the form and run.
+            await page.Locator("#queue-params").FillAsync("""{"a": 1, "b": 2}""");
+            await page.Locator("#queue-submit").ClickAsync();
+            await Assertions.Expect(page.Locator("#queue-result")).ToContainTextAsync("queued ");
+            var id = (await page.Locator("#queue-result").TextContentAsync())!.Trim()["queued ".Length..];
+            await Assertions.Expect(page.Locator($"#runs tr[data-run='{id}'] td[data-field='state']")).ToHaveTextAsync("success");
+
+            // History shows stored runs, filtered by task.
+            await page.Locator("#history-task").FillAsync("add");
+            await page.Locator("#history-apply").ClickAsync();
+            await Assertions.Expect(page.Locator($"#history tr[data-run='{id}']")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#workers tbody tr")).ToHaveCountAsync(1);
+
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+            output.WriteLine($"screenshots in {Screenshots}");
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    private static string Shot(string name)
+    {
+        Directory.CreateDirectory(Screenshots);
+        return Path.Combine(Screenshots, name);
+    }
+
+    private sealed record TaskInfoView(string Name, bool Enabled);
+
+    private sealed record ErrorView(string Error);
+}
