@@ -30,6 +30,8 @@ public sealed class CommandLineFailureTests(ITestOutputHelper output)
         { "TaskBus.Publisher", ["watch", "--TaskBus:Transport=RabbitMQ", ClosedBroker], ["TaskBus:RabbitMQ:Url", "localhost:5673", "refused"] },
         { "TaskBus.Publisher", ["queue", "add", "--param", "a=1", "--param", "b=2"], ["TaskBus:Transport", "InMemory"] },
         { "TaskBus.Publisher", ["watch", "--TaskBus:Transport=InMemory"], ["TaskBus:Transport", "InMemory"] },
+        // HTTP beyond loopback with nothing guarding it: refused before it listens.
+        { "TaskBus.Worker", ["serve", "--TaskBus:Http:Urls=http://0.0.0.0:0"], ["http://0.0.0.0:0", "TaskBus:Http:ApiKey"] },
     };
 
     [Theory]
