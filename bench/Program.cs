@@ -33,6 +33,19 @@ for (var round = 0; round <= rounds; round++)
     Console.WriteLine(round == 0 ? "warm-up round" : $"round {round}");
     // Interleave the cases so drift in the machine's load hits all of them alike.
     var only = Arg("--only");
+    if (only == "http")
+    {
+        try
+        {
+            var h = await HttpCase.RunAsync(url, n, concurrency, Arg("--postgres"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  http {h.RequestsPerSecond:0} req/s, p50 {h.P50Ms:0.0} ms, p99 {h.P99Ms:0.0} ms"));
+        }
+        finally
+        {
+            await DeleteQueueAsync("taskbus-bench-http");
+        }
+        continue;
+    }
     if (only is not null)
     {
         var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
