@@ -60,11 +60,15 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
             else if (_busListener is null)
             {
                 var handle = bus.ConnectReceiveEndpoint(new TemporaryEndpointDefinition(), DefaultEndpointNameFormatter.Instance, e =>
+                {
+                    // One at a time, so the pages get each process's events in the order it sent them.
+                    e.ConcurrentMessageLimit = 1;
                     e.Handler<TaskRunEvent>(context =>
                     {
                         Broadcast(context.Message);
                         return Task.CompletedTask;
-                    }));
+                    });
+                });
                 _busListener = handle;
                 await handle.Ready.WaitAsync(cancellationToken);
             }

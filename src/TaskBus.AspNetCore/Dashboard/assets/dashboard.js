@@ -247,8 +247,19 @@
   const pending = new Map(); // id -> latest event not yet drawn
   let scheduled = false;
 
+  // Events of one run come from several processes (the queuing one, the worker), so they may arrive out of
+  // order: a later round (retry) always wins; within a round, a state never goes back (init, queued, running, final).
+  const RANK = { init: 0, queued: 1, running: 2 };
+  function isNewer(ev, old) {
+    if (!old) return true;
+    const round = (ev.retryAttempt || 0) - (old.retryAttempt || 0) || (ev.rateLimitAttempt || 0) - (old.rateLimitAttempt || 0);
+    if (round !== 0) return round > 0;
+    return (RANK[ev.state] ?? 3) >= (RANK[old.state] ?? 3);
+  }
+
   function onEvent(ev) {
     if (!ev || typeof ev.id !== 'string' || !ev.id) return;
+    if (!isNewer(ev, pending.get(ev.id) || live.get(ev.id))) return;
     pending.set(ev.id, ev);
     if (FINISHED.has(ev.state) && tasks.has(ev.task)) scheduleTasksRefresh();
     if (!scheduled) {
