@@ -8,7 +8,9 @@ namespace TaskBus.Scheduling;
 /// A 5-field crontab (minute, hour, day of month, month, day of week) with aio-fluid's rules:
 /// <c>*</c>, <c>n</c>, <c>m-n</c>, <c>*/n</c>, <c>m-n/s</c> and comma lists; day of week 0 and 7
 /// are Sunday; a value out of range, or a step on day of week, is an <see cref="ArgumentException"/>.
-/// Fires at most once per matching minute, in <see cref="TimeZone"/> (UTC by default).
+/// Fires at most once per matching minute, in <see cref="TimeZone"/> (UTC by default). As in aio-fluid, a
+/// minute matches when every field matches: restricting both day of month and day of week means days that are
+/// both (<c>0 8 13 * 5</c>: 08:00 on Friday the 13th), not either as in Vixie cron.
 /// </summary>
 public sealed record CronSchedule : TaskSchedule
 {
@@ -26,8 +28,7 @@ public sealed record CronSchedule : TaskSchedule
         DaysOfMonth = ParseField(dayOfMonth, "day_of_month", 1, 31, allowStep: true);
         Months = ParseField(monthOfYear, "month_of_year", 1, 12, allowStep: true);
         DaysOfWeek = ParseField(dayOfWeek, "day_of_week", 0, 7, allowStep: false).Select(d => d % 7).ToFrozenSet();
-        if (DayOfMonth.Trim() != "*" && DayOfWeek.Trim() != "*")
-            throw new ArgumentException($"crontab({this}): restrict day_of_month or day_of_week, not both.", nameof(dayOfWeek));
+        RestrictsBothDays = DayOfMonth.Trim() != "*" && DayOfWeek.Trim() != "*";
         Expression = new CronExpression(ToQuartzExpression(), TimeZone);
     }
 
@@ -74,16 +75,36 @@ public sealed record CronSchedule : TaskSchedule
     /// <summary>Matching days of week, 0 = Sunday.</summary>
     public IReadOnlySet<int> DaysOfWeek { get; }
 
+    /// <summary>
+    /// The Quartz expression of the trigger. Quartz cannot restrict both day fields, so when both are, it fires on
+    /// the days of month and <see cref="FiresAt"/> drops the fires on other days of week.
+    /// </summary>
     internal CronExpression Expression { get; }
 
-    /// <summary>The first fire time strictly after <paramref name="after"/>, or null if none.</summary>
-    public DateTimeOffset? NextFireAfter(DateTimeOffset after) => Expression.GetNextValidTimeAfter(after);
+    private bool RestrictsBothDays { get; }
 
-    /// <summary>The same schedule as a Quartz cron expression (seconds first, 1 = Sunday, <c>?</c> for the unrestricted day field).</summary>
+    /// <summary>True when <paramref name="time"/>'s day, read in <see cref="TimeZone"/>, matches both day fields.</summary>
+    public bool FiresAt(DateTimeOffset time) =>
+        !RestrictsBothDays || DaysOfWeek.Contains((int)TimeZoneInfo.ConvertTime(time, TimeZone).DayOfWeek);
+
+    /// <summary>The first fire time strictly after <paramref name="after"/>, or null if none.</summary>
+    public DateTimeOffset? NextFireAfter(DateTimeOffset after)
+    {
+        var next = Expression.GetNextValidTimeAfter(after);
+        while (next is { } time && !FiresAt(time))
+            next = Expression.GetNextValidTimeAfter(time);
+        return next;
+    }
+
+    /// <summary>
+    /// The same schedule as a Quartz cron expression (seconds first, 1 = Sunday, <c>?</c> for the unrestricted day
+    /// field; the days of month when both are restricted, see <see cref="FiresAt"/>).
+    /// </summary>
     public string ToQuartzExpression()
     {
-        var dayOfMonth = DayOfWeek.Trim() != "*" ? "?" : List(DaysOfMonth);
-        var dayOfWeek = DayOfWeek.Trim() != "*" ? List(DaysOfWeek.Select(d => d + 1)) : "?";
+        var byWeekDay = DayOfWeek.Trim() != "*" && !RestrictsBothDays;
+        var dayOfMonth = byWeekDay ? "?" : List(DaysOfMonth);
+        var dayOfWeek = byWeekDay ? List(DaysOfWeek.Select(d => d + 1)) : "?";
         return $"0 {List(Minutes)} {List(Hours)} {dayOfMonth} {List(Months)} {dayOfWeek}";
     }
 

@@ -16,6 +16,9 @@ internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, I
     public async Task QueueAsync(string name, DateTimeOffset tick, CancellationToken cancellationToken)
     {
         var task = manager.Registry.Get(name);
+        // A crontab restricting both day fields has a trigger on its days of month: the other weekdays are no tick.
+        if (task.Schedule is CronSchedule cron && !cron.FiresAt(tick))
+            return;
         if (!(await store.GetTaskAsync(name, cancellationToken)).Enabled)
             return;
         if (task.Schedule is { Randomize: var randomize } schedule && randomize > TimeSpan.Zero)

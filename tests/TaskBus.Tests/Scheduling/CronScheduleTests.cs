@@ -83,8 +83,48 @@ public class CronScheduleTests
         Assert.Throws<ArgumentException>(() => CronSchedule.Parse("0 8 * *"));
 
     [Fact]
-    public void DayOfMonthAndDayOfWeekBothRestricted_Throws() =>
-        Assert.Throws<ArgumentException>(() => CronSchedule.Parse("0 8 1 * 1"));
+    public void BothDayFieldsRestricted_FireOnDaysThatAreBoth_AsAioFluid()
+    {
+        var fridayThe13th = CronSchedule.Parse("0 8 13 * 5");
+
+        Assert.Equal(
+            [Utc(2026, 2, 13, 8, 0), Utc(2026, 3, 13, 8, 0), Utc(2026, 11, 13, 8, 0), Utc(2027, 8, 13, 8, 0)],
+            Fires(fridayThe13th, Utc(2026, 1, 1, 0, 0), 4));
+        Assert.True(fridayThe13th.FiresAt(Utc(2026, 2, 13, 8, 0)));
+        Assert.False(fridayThe13th.FiresAt(Utc(2026, 1, 13, 8, 0)));
+        // Quartz cannot restrict both: its trigger fires on the days of month, the other weekdays are dropped.
+        Assert.Equal("0 0 8 13 1,2,3,4,5,6,7,8,9,10,11,12 ?", fridayThe13th.ToQuartzExpression());
+    }
+
+    [Fact]
+    public void BothDayFieldsRestricted_AcrossMonthEnds_FireOnlyOnTheLastDaysThatAreSundays()
+    {
+        var cron = CronSchedule.Parse("30 23 28-31 * 0");
+
+        Assert.Equal(
+            [Utc(2026, 3, 29, 23, 30), Utc(2026, 5, 31, 23, 30), Utc(2026, 6, 28, 23, 30), Utc(2026, 8, 30, 23, 30), Utc(2026, 11, 29, 23, 30)],
+            Fires(cron, Utc(2026, 1, 1, 0, 0), 5));
+    }
+
+    [Fact]
+    public void BothDayFieldsRestricted_ReadTheWeekdayInTheScheduleTimeZone()
+    {
+        var rome = TimeZoneInfo.FindSystemTimeZoneById("Europe/Rome");
+        // 00:30 in Rome on a 1st that is a Monday: 1 June 2026, which is still Sunday 31 May in UTC.
+        var cron = CronSchedule.Parse("30 0 1 * 1", rome);
+
+        Assert.Equal([Utc(2026, 5, 31, 22, 30)], Fires(cron, Utc(2026, 1, 1, 0, 0), 1));
+    }
+
+    private static DateTimeOffset Utc(int year, int month, int day, int hour, int minute) => new(year, month, day, hour, minute, 0, TimeSpan.Zero);
+
+    private static List<DateTimeOffset> Fires(CronSchedule cron, DateTimeOffset after, int count)
+    {
+        var fires = new List<DateTimeOffset>();
+        for (var at = after; fires.Count < count && cron.NextFireAfter(at) is { } next; at = next)
+            fires.Add(next.ToUniversalTime());
+        return fires;
+    }
 
     [Fact]
     public void QuartzExpression_HasSecondsAndSundayAsOne()

@@ -44,6 +44,24 @@ public sealed class TaskTicksTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QueueAsync_CrontabWithBothDayFields_QueuesNoRunForAFireOnAnotherWeekday()
+    {
+        await using var services = await TestServices.StartAsync(o => o.Schedules["noop"] = "0 8 13 * 5");
+        var recorder = new RunRecorder(services.Manager);
+        var ticks = new TaskTicks(services.Manager, services.Provider.GetRequiredService<ITaskStore>(), NullLogger<TaskTicks>.Instance);
+        var tuesday13th = new DateTimeOffset(2026, 1, 13, 8, 0, 0, TimeSpan.Zero);
+        var friday13th = new DateTimeOffset(2026, 2, 13, 8, 0, 0, TimeSpan.Zero);
+
+        await ticks.QueueAsync("noop", tuesday13th, CancellationToken.None);
+        await ticks.QueueAsync("noop", friday13th, CancellationToken.None);
+        var ran = await recorder.WaitForFinal(TaskTicks.RunId("taskbus-tasks", "noop", friday13th).ToString("N"));
+
+        Assert.Equal(TaskState.Success, ran.State);
+        var dropped = TaskTicks.RunId("taskbus-tasks", "noop", tuesday13th).ToString("N");
+        Assert.DoesNotContain(recorder.Events, e => e.Id == dropped);
+    }
+
+    [Fact]
     public void RunId_DependsOnGroupTaskAndTick()
     {
         var tick = DateTimeOffset.UnixEpoch.AddDays(20_000);
