@@ -206,9 +206,9 @@ public static class TaskBusHostingExtensions
     {
         if (options.ScheduleTasks)
         {
-            services.AddSingleton<TaskScheduler>();
-            services.AddSingleton<TaskConsumer>(sp => sp.GetRequiredService<TaskScheduler>());
-            services.AddSingleton<TaskManager>(sp => sp.GetRequiredService<TaskScheduler>());
+            services.AddSingleton<TaskBusScheduler>();
+            services.AddSingleton<TaskConsumer>(sp => sp.GetRequiredService<TaskBusScheduler>());
+            services.AddSingleton<TaskManager>(sp => sp.GetRequiredService<TaskBusScheduler>());
         }
         else if (options.ConsumeTasks)
         {

@@ -13,7 +13,7 @@ namespace TaskBus;
 /// <summary>
 /// Creates, queues and executes task runs (aio-fluid's <c>TaskManager</c>). A process that only
 /// queues work uses this class; <see cref="TaskConsumer"/> adds consuming and
-/// <see cref="TaskScheduler"/> periodic scheduling.
+/// <see cref="TaskBusScheduler"/> periodic scheduling.
 /// </summary>
 public class TaskManager : IAsyncDisposable
 {
