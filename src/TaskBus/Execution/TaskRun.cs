@@ -103,7 +103,7 @@ public sealed class TaskRun
     /// <summary>True only in the <c>failure</c> state.</summary>
     public bool IsFailure => State == TaskState.Failure;
 
-    /// <summary>The parameters as JSON, computed once per run.</summary>
+    /// <summary>The parameters as JSON, computed once per run, secrets included (events show them masked).</summary>
     public JsonElement ParamsJson => _paramsJson.Value;
 
     /// <summary>Aborts the run: it ends <c>aborted</c> with <paramref name="reason"/> and is never retried.</summary>
@@ -165,7 +165,7 @@ public sealed class TaskRun
         Task = Task,
         State = State,
         Priority = Priority,
-        Params = ParamsJson,
+        Params = _paramsJson.Shown,
         Queued = Queued,
         Start = Start,
         End = End,
@@ -235,7 +235,12 @@ public sealed class TaskRun
     private sealed class ParamsCache(object parameters)
     {
         private JsonElement? _value;
+        private JsonElement? _shown;
 
+        /// <summary>The params as the task gets them.</summary>
         public JsonElement Value => _value ??= JsonSerializer.SerializeToElement(parameters, parameters.GetType(), TaskBusJson.Options);
+
+        /// <summary>The params as events, the store, logs and outputs show them: secret properties masked.</summary>
+        public JsonElement Shown => _shown ??= SecretParams.Hide(Value, parameters.GetType());
     }
 }
