@@ -179,18 +179,24 @@ public static class TaskBusHttpExtensions
             QueueLength = await queue.GetAsync(cancellationToken),
         });
 
+    private static readonly string[] HistoryFilters = ["task", "state", "limit", "cursor"];
+
     private static async Task<Results<Ok<TaskRunPage>, UnprocessableEntity<ApiError>>> HistoryAsync(
-        string? task, string? state, int? limit, string? cursor, ITaskStore store, CancellationToken cancellationToken)
+        string? task, string? state, string? limit, string? cursor, HttpRequest request, ITaskStore store, CancellationToken cancellationToken)
     {
         try
         {
-            if (limit is < 1 or > 1000)
-                throw new ArgumentException($"limit must be between 1 and 1000, not {limit}");
+            // A filter this API does not know would otherwise be ignored, and the answer look filtered.
+            if (request.Query.Keys.FirstOrDefault(k => !HistoryFilters.Contains(k, StringComparer.Ordinal)) is { } unknown)
+                throw new ArgumentException($"unknown filter '{unknown}'; the filters are {string.Join(", ", HistoryFilters)}");
+            var size = 50;
+            if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > 1000))
+                throw new ArgumentException($"limit must be a whole number between 1 and 1000, not '{limit}'");
             var query = new TaskRunQuery
             {
                 Task = task,
                 State = state is null ? null : TaskStateExtensions.ParseState(state),
-                Limit = limit ?? 50,
+                Limit = size,
                 Cursor = cursor,
             };
             return TypedResults.Ok(await store.QueryRunsAsync(query, cancellationToken));

@@ -197,6 +197,18 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/tasks-history?task=dummy&tags=fast", "unknown filter 'tags'; the filters are task, state, limit, cursor")]
+    [InlineData("/tasks-history?limit=abc", "limit must be a whole number between 1 and 1000, not 'abc'")]
+    [InlineData("/tasks-history?limit=0", "limit must be a whole number between 1 and 1000, not '0'")]
+    public async Task History_AnUnknownOrMalformedFilter_Is422NamingIt(string url, string error)
+    {
+        using var response = await _http.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal(error, (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error);
+    }
+
     [Fact]
     public async Task TasksStatus_ListsThisWorker()
     {
