@@ -32,6 +32,9 @@ public sealed class CommandLineFailureTests(ITestOutputHelper output)
         { "TaskBus.Publisher", ["watch", "--TaskBus:Transport=InMemory"], ["TaskBus:Transport", "InMemory"] },
         // HTTP beyond loopback with nothing guarding it: refused before it listens.
         { "TaskBus.Worker", ["serve", "--TaskBus:Http:Urls=http://0.0.0.0:0"], ["http://0.0.0.0:0", "TaskBus:Http:ApiKey"] },
+        // A schedule or retry setting for a task that does not exist: a typo, said at start.
+        { "TaskBus.Worker", ["serve", "--TaskBus:Schedules:pnig=00:00:05"], ["TaskBus:Schedules:pnig", "no task is named pnig"] },
+        { "TaskBus.Worker", ["ls", "--TaskBus:Retries:nosuch:MaxAttempts=2"], ["TaskBus:Retries:nosuch", "no task is named nosuch"] },
     };
 
     [Theory]

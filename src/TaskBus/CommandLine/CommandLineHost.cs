@@ -59,6 +59,8 @@ public static partial class CommandLineHost
         {
             var host = build();
             _ = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
+            // The manager checks the settings that name tasks (Schedules, Retries) against the registry.
+            _ = host.Services.GetService<TaskManager>();
             return host;
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)

@@ -33,16 +33,16 @@ public class TaskManager : IAsyncDisposable
         Loggers = loggers ?? NullLoggerFactory.Instance;
         Logger = Loggers.CreateLogger(GetType());
         Dispatcher = new TaskRunDispatcher(Loggers.CreateLogger<TaskRunDispatcher>());
+        // A key naming no task is a typo or a task that was removed: say so rather than run without it.
+        var unknown = Options.Schedules.Keys.Where(name => !Registry.Contains(name)).Select(name => $"TaskBus:Schedules:{name}: no task is named {name}.")
+            .Concat(Options.Retries.Keys.Where(name => !Registry.Contains(name)).Select(name => $"TaskBus:Retries:{name}: no task is named {name}."))
+            .ToList();
+        if (unknown.Count > 0)
+            throw new OptionsValidationException(TaskBusOptions.SectionName, typeof(TaskBusOptions), unknown);
         foreach (var (name, schedule) in Options.Schedules)
-        {
-            if (Registry.TryGet(name, out var task))
-                Registry.Replace(task.WithSchedule(Scheduling.TaskSchedule.Parse(schedule)));
-        }
+            Registry.Replace(Registry.Get(name).WithSchedule(Scheduling.TaskSchedule.Parse(schedule)));
         foreach (var (name, retry) in Options.Retries)
-        {
-            if (Registry.TryGet(name, out var task))
-                Registry.Replace(task.WithRetry(retry.ApplyTo(task.Retry)));
-        }
+            Registry.Replace(Registry.Get(name).WithRetry(retry.ApplyTo(Registry.Get(name).Retry)));
         _asyncDispatcher = new AsyncTaskRunDispatcher(Loggers.CreateLogger<AsyncTaskRunDispatcher>());
     }
 

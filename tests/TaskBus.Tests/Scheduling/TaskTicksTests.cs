@@ -61,6 +61,22 @@ public sealed class TaskTicksTests : IAsyncLifetime
         Assert.DoesNotContain(recorder.Events, e => e.Id == dropped);
     }
 
+    [Theory]
+    [InlineData("Schedules")]
+    [InlineData("Retries")]
+    public async Task ASettingForATaskThatDoesNotExist_StopsStartUp_NamingTheKey(string section)
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestServices.StartAsync(o =>
+        {
+            if (section == "Schedules")
+                o.Schedules["nosuch"] = "00:00:01";
+            else
+                o.Retries["nosuch"] = new RetryOptions { MaxAttempts = 2 };
+        }));
+
+        Assert.Equal($"TaskBus:{section}:nosuch: no task is named nosuch.", Assert.Single(error.Failures));
+    }
+
     [Fact]
     public void RunId_DependsOnGroupTaskAndTick()
     {
