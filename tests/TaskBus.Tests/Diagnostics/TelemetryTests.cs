@@ -86,24 +86,19 @@ public sealed class TelemetryTests
         Assert.Contains(metrics, m => m.Name == "taskbus.runs.running" && m.MetricType == MetricType.LongGauge);
     }
 
-    private static long Sum(List<Metric> metrics, string name, string task, string state)
-    {
-        long sum = 0;
-        foreach (var metric in metrics.Where(m => m.Name == name))
-            foreach (ref readonly var point in metric.GetMetricPoints())
-                if (Has(point, task, state))
-                    sum = Math.Max(sum, point.GetSumLong());
-        return sum;
-    }
+    private static long Sum(List<Metric> metrics, string name, string task, string state) => Largest(metrics, name, task, state, histogram: false);
 
-    private static long HistogramCount(List<Metric> metrics, string name, string task, string state)
+    private static long HistogramCount(List<Metric> metrics, string name, string task, string state) => Largest(metrics, name, task, state, histogram: true);
+
+    // The largest value exported for the task and state: a counter's sum, or a histogram's count.
+    private static long Largest(List<Metric> metrics, string name, string task, string state, bool histogram)
     {
-        long count = 0;
+        long largest = 0;
         foreach (var metric in metrics.Where(m => m.Name == name))
             foreach (ref readonly var point in metric.GetMetricPoints())
                 if (Has(point, task, state))
-                    count = Math.Max(count, point.GetHistogramCount());
-        return count;
+                    largest = Math.Max(largest, histogram ? point.GetHistogramCount() : point.GetSumLong());
+        return largest;
     }
 
     private static bool Has(in MetricPoint point, string task, string state)
