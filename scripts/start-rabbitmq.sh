@@ -13,8 +13,22 @@ if ! command -v rabbitmq-server >/dev/null 2>&1; then
   rm -f /usr/sbin/policy-rc.d
 fi
 
+# The management plugin serves the queue's counts per priority (AMQP has none); enabled on a running node too.
+enable_management() {
+  rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  for i in $(seq 1 30); do
+    if rabbitmq-diagnostics -q check_port_listener 15672 >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "[rabbitmq] the management plugin did not listen on 15672 within 30 s" >&2
+  return 1
+}
+
 if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
   echo "[rabbitmq] already running"
+  enable_management
   exit 0
 fi
 
@@ -30,6 +44,7 @@ fi
 for i in $(seq 1 90); do
   if rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; then
     echo "[rabbitmq] ready after ${i}s"
+    enable_management
     exit 0
   fi
   sleep 1

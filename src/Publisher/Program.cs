@@ -48,7 +48,45 @@ var watch = new Command("watch", "Print TaskRunEvents until stopped.") { taskOpt
 watch.SetAction((result, ct) => WatchAsync(result.GetValue(taskOption), result.GetValue(jsonOption)));
 root.Subcommands.Add(watch);
 
+var clearPriority = new Argument<string?>("priority") { Description = "high, medium or low; every priority when left out.", Arity = ArgumentArity.ZeroOrOne };
+var clear = new Command("clear", "Remove the runs waiting in the worker group's queue (TaskBus:QueueName), all or one priority; each ends aborted.") { clearPriority };
+clear.SetAction((result, ct) => QueueCommandAsync(async manager =>
+{
+    var text = result.GetValue(clearPriority);
+    TaskPriority? priority = text is null ? null : TaskStateExtensions.ParsePriority(text);
+    var removed = await manager.ClearQueueAsync(priority, ct);
+    return JsonSerializer.Serialize(new { queue = manager.Options.QueueName, priority = priority?.ToWire(), removed }, TaskBusJson.Options);
+}, result.GetValue(clearPriority)));
+root.Subcommands.Add(clear);
+
+var status = new Command("status", "Print the runs waiting in the worker group's queue (TaskBus:QueueName), in all and per priority, as JSON.");
+status.SetAction((_, ct) => QueueCommandAsync(async manager =>
+    JsonSerializer.Serialize(await manager.GetQueueStatusAsync(ct), TaskBusJson.Options), null));
+root.Subcommands.Add(status);
+
 return await root.Parse(commandArgs).InvokeAsync();
+
+// A command on the queue itself: one JSON line on success; a bad priority or an unusable broker is one error line, exit 2.
+async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, string? priorityText)
+{
+    if (priorityText is not null && !TaskStateExtensions.TryParsePriority(priorityText, out _))
+        return CommandLineHost.Fail($"priority '{priorityText}' is not high, medium or low");
+    if (Build(null) is not { } host)
+        return CommandLineHost.BadInput;
+    using (host)
+    {
+        if (await CommandLineHost.TryStartAsync(host) is { } failed)
+            return failed;
+        var manager = host.Services.GetRequiredService<TaskManager>();
+        var exitCode = await CommandLineHost.RunAsync(host, async () =>
+        {
+            Console.WriteLine(await command(manager));
+            return 0;
+        });
+        await host.StopAsync(CancellationToken.None);
+        return exitCode;
+    }
+}
 
 async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, CancellationToken cancellationToken)
 {

@@ -88,7 +88,13 @@ public static class TaskBusHttpExtensions
         api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task");
         api.MapPost("/tasks/{name}", QueueAsync).WithSummary("Queue a run; the body is its params; 503 when the broker did not take it")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
-        api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers and queue length");
+        api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers, and the runs waiting in the queue in all and per priority");
+        api.MapDelete("/tasks-queue", (TaskManager manager, CancellationToken ct) => ClearQueueAsync(null, manager, ct))
+            .WithSummary("Remove every run waiting in the queue; each ends aborted")
+            .Produces<ApiError>(StatusCodes.Status501NotImplemented).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapDelete("/tasks-queue/{priority}", ClearQueueAsync)
+            .WithSummary("Remove the runs of one priority (high, medium, low) waiting in the queue; each ends aborted")
+            .Produces<ApiError>(StatusCodes.Status501NotImplemented).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
         api.MapGet("/tasks-events", TaskEventStream.WriteAsync)
@@ -172,12 +178,41 @@ public static class TaskBusHttpExtensions
         return TypedResults.Ok(run.ToEvent(TaskManager.WorkerName));
     }
 
-    private static async Task<Ok<TasksStatus>> StatusAsync(ITaskStore store, IQueueLength queue, TimeProvider time, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new TasksStatus
+    private static async Task<Ok<TasksStatus>> StatusAsync(ITaskStore store, TaskManager manager, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var queue = await manager.GetQueueStatusAsync(cancellationToken);
+        return TypedResults.Ok(new TasksStatus
         {
             Workers = await store.GetWorkersAsync(time.GetUtcNow() - WorkerHeartbeat.Ttl, cancellationToken),
-            QueueLength = await queue.GetAsync(cancellationToken),
+            QueueLength = queue.Length,
+            Queue = queue,
         });
+    }
+
+    private static async Task<Results<Ok<QueueCleared>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> ClearQueueAsync(
+        string? priority, TaskManager manager, CancellationToken cancellationToken)
+    {
+        TaskPriority? cleared = null;
+        if (priority is not null)
+        {
+            if (!TaskStateExtensions.TryParsePriority(priority, out var parsed))
+                return TypedResults.UnprocessableEntity(new ApiError($"priority '{priority}' is not high, medium or low"));
+            cleared = parsed;
+        }
+        try
+        {
+            var removed = await manager.ClearQueueAsync(cleared, cancellationToken);
+            return TypedResults.Ok(new QueueCleared(manager.Options.QueueName, cleared?.ToWire(), removed));
+        }
+        catch (NotSupportedException ex)
+        {
+            return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status501NotImplemented);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return TypedResults.Json(new ApiError($"queue {manager.Options.QueueName} could not be cleared: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
 
     private static readonly string[] HistoryFilters = ["task", "state", "limit", "cursor"];
 

@@ -5,4 +5,10 @@ public sealed class RabbitMqOptions
 {
     /// <summary>The broker address, vhost in the path. Defaults to <c>amqp://guest:guest@localhost:5672/</c>.</summary>
     public string Url { get; set; } = "amqp://guest:guest@localhost:5672/";
+
+    /// <summary>
+    /// The management API, read for the queue's counts per priority (AMQP has none), with the credentials of
+    /// <see cref="Url"/>. Defaults to port 15672 of the broker's host.
+    /// </summary>
+    public string? ManagementUrl { get; set; }
 }

@@ -73,7 +73,7 @@ public static class TaskBusHostingExtensions
         {
             services.AddSingleton<ITaskRunEventSink>(sp => options.Transport == TaskBusTransport.RabbitMQ
                 && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
-                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1])
+                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1], sp.GetRequiredService<TimeProvider>())
                     : new BusEventSink(sp.GetRequiredService<IBus>()));
             services.AddSingleton<TaskRunEventPublisher>();
             services.AddHostedService(sp => sp.GetRequiredService<TaskRunEventPublisher>());
@@ -134,12 +134,12 @@ public static class TaskBusHostingExtensions
         if (options.Transport == TaskBusTransport.RabbitMQ)
         {
             services.AddSingleton<ITaskQueueTopology>(_ => new RabbitMqTaskQueueTopology(new Uri(options.RabbitMQ.Url), options.QueueName));
-            services.AddSingleton<IDelayedRequeue>(_ => new RabbitMqDelayedRequeue(new Uri(options.RabbitMQ.Url), options.QueueName));
+            services.AddSingleton<IDelayedRequeue>(sp => new RabbitMqDelayedRequeue(new Uri(options.RabbitMQ.Url), options.QueueName, sp.GetRequiredService<TimeProvider>()));
         }
         services.AddSingleton(sp => new TaskQueue(sp.GetRequiredService<IBus>(), options, sp.GetService<ITaskQueueTopology>()));
-        services.AddSingleton<IQueueLength>(_ => options.Transport == TaskBusTransport.RabbitMQ
-            ? new RabbitMqQueueLength(new Uri(options.RabbitMQ.Url), options.QueueName)
-            : new UnknownQueueLength());
+        services.AddSingleton<ITaskQueueBroker>(_ => options.Transport == TaskBusTransport.RabbitMQ
+            ? new RabbitMqTaskQueueBroker(options.RabbitMQ, options.QueueName)
+            : new InMemoryTaskQueueBroker(options.QueueName));
 
         if (options.ScheduleTasks)
             AddScheduler(services, options);

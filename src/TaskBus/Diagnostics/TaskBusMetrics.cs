@@ -16,13 +16,13 @@ internal sealed class TaskBusMetrics : Microsoft.Extensions.Hosting.IHostedServi
     private readonly Meter _meter;
     private readonly Counter<long> _runs;
     private readonly Histogram<double> _duration;
-    private readonly IQueueLength _queue;
+    private readonly ITaskQueueBroker _queue;
     private readonly TimeProvider _time;
     private long? _queueLength;
     private long _queueLengthReadAt;
     private int _reading;
 
-    public TaskBusMetrics(IMeterFactory meters, TaskManager manager, IQueueLength queue, TimeProvider time)
+    public TaskBusMetrics(IMeterFactory meters, TaskManager manager, ITaskQueueBroker queue, TimeProvider time)
     {
         _queue = queue;
         _time = time;
@@ -59,7 +59,7 @@ internal sealed class TaskBusMetrics : Microsoft.Extensions.Hosting.IHostedServi
     {
         try
         {
-            _queueLength = await _queue.GetAsync(CancellationToken.None).ConfigureAwait(false);
+            _queueLength = await _queue.GetLengthAsync(CancellationToken.None).ConfigureAwait(false);
             Volatile.Write(ref _queueLengthReadAt, now);
         }
 #pragma warning disable CA1031 // A gauge that cannot be read reports nothing; the broker's absence shows in health.

@@ -19,7 +19,7 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
 {
     private static readonly BasicProperties Properties = new()
     {
-        ContentType = "application/vnd.masstransit+json",
+        ContentType = MassTransitEnvelope.ContentType,
         DeliveryMode = DeliveryModes.Transient,
     };
 
@@ -30,8 +30,11 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
     private readonly Utf8JsonWriter _writer;
     private IChannel? _channel;
 
-    public RabbitMqEventSink(Uri url, string exchange)
+    private readonly TimeProvider _time;
+
+    public RabbitMqEventSink(Uri url, string exchange, TimeProvider time)
     {
+        _time = time;
         _connection = new RabbitMqConnection(url, "events");
         _exchange = new CachedString(exchange);
         _writer = new Utf8JsonWriter(_buffer);
@@ -79,17 +82,7 @@ internal sealed class RabbitMqEventSink : ITaskRunEventSink
         return _channel = channel;
     }
 
-    private void WriteEnvelope(TaskRunEvent evt)
-    {
-        _writer.WriteStartObject();
-        _writer.WriteString("messageId", NewId.NextGuid());
-        _writer.WriteStartArray("messageType");
-        _writer.WriteStringValue(_messageType);
-        _writer.WriteEndArray();
-        _writer.WritePropertyName("message");
-        JsonSerializer.Serialize(_writer, evt, TaskBusJson.Options);
-        _writer.WriteString("sentTime", DateTime.UtcNow);
-        _writer.WriteEndObject();
-        _writer.Flush();
-    }
+    private void WriteEnvelope(TaskRunEvent evt) =>
+        MassTransitEnvelope.Write(_writer, new MassTransitEnvelope.Fields(NewId.NextGuid(), _messageType, _time.GetUtcNow()), evt,
+            static (w, e) => JsonSerializer.Serialize(w, e, TaskBusJson.Options));
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using MassTransit;
 using RabbitMQ.Client;
+using TaskBus.Serialization;
 using TaskBus.Transport;
 
 namespace TaskBus.Execution;
@@ -12,7 +13,7 @@ namespace TaskBus.Execution;
 /// to the task queue. One queue per delay keeps expiry in order; a delay queue nobody has used for a
 /// minute past its delay deletes itself. Every worker may stop during the wait: the run is not lost.
 /// </summary>
-internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRequeue, IAsyncDisposable
+internal sealed class RabbitMqDelayedRequeue(Uri url, string queue, TimeProvider time) : IDelayedRequeue, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly RabbitMqConnection _connection = new(url, "delay");
@@ -26,7 +27,7 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
         var body = Envelope(task, run, header, requestId, responseAddress);
         var properties = new BasicProperties
         {
-            ContentType = "application/vnd.masstransit+json",
+            ContentType = MassTransitEnvelope.ContentType,
             MessageId = run.Guid.ToString(),
             Persistent = true,
             Priority = TaskHeaders.ToBrokerPriority(run.Priority),
@@ -63,27 +64,18 @@ internal sealed class RabbitMqDelayedRequeue(Uri url, string queue) : IDelayedRe
     }
 
     // MassTransit's JSON envelope, so the worker consumes the dead-lettered message like any other.
-    private static byte[] Envelope(TaskDescriptor task, TaskRun run, string header, Guid? requestId, Uri? responseAddress)
+    private byte[] Envelope(TaskDescriptor task, TaskRun run, string header, Guid? requestId, Uri? responseAddress)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("messageId", run.Guid);
-            if (requestId is { } request)
-                writer.WriteString("requestId", request);
-            if (responseAddress is not null)
-                writer.WriteString("responseAddress", responseAddress.ToString());
-            writer.WriteStartArray("messageType");
-            writer.WriteStringValue(task.Message.MessageType);
-            writer.WriteEndArray();
-            writer.WritePropertyName("message");
-            run.ParamsJson.WriteTo(writer);
-            writer.WriteStartObject("headers");
-            writer.WriteString(TaskHeaders.Run, header);
-            writer.WriteEndObject();
-            writer.WriteString("sentTime", DateTime.UtcNow);
-            writer.WriteEndObject();
+            var fields = new MassTransitEnvelope.Fields(run.Guid, task.Message.MessageType, time.GetUtcNow())
+            {
+                RequestId = requestId,
+                ResponseAddress = responseAddress,
+                RunHeader = header,
+            };
+            MassTransitEnvelope.Write(writer, fields, run, static (w, r) => r.ParamsJson.WriteTo(w));
         }
         return buffer.WrittenSpan.ToArray();
     }

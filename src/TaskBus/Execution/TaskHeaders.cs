@@ -49,10 +49,13 @@ internal static class TaskHeaders
         $"{(run.Queued!.Value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond};{run.Priority.ToWire()};{run.RetryAttempt};{run.RateLimitAttempt};{run.FromRunId};{run.RootRunId};{run.ScheduledFor?.ToUnixTimeMilliseconds()};{run.Task}");
 
     /// <summary>Reads the run header of a message, if it has one.</summary>
-    public static bool TryRead(Headers headers, out RunHeader header)
+    public static bool TryRead(Headers headers, out RunHeader header) => TryRead(headers.Get<string>(Run), out header);
+
+    /// <summary>Reads a run header's value.</summary>
+    public static bool TryRead(string? text, out RunHeader header)
     {
         header = default;
-        if (headers.Get<string>(Run) is not { } text)
+        if (text is null)
             return false;
         var parts = text.Split(';', 8);
         if (parts.Length != 8

@@ -191,13 +191,16 @@ public sealed class TaskRun
     /// Ends a run that never ran as <c>failure</c>, with one event: its message could not be processed,
     /// or it could not be queued.
     /// </summary>
-    internal void Fail(string error)
+    internal void Fail(string error) => EndUnrun(TaskState.Failure, error);
+
+    /// <summary>Ends a run that never ran in <paramref name="state"/>, with one event (a run removed from its queue is aborted).</summary>
+    internal void EndUnrun(TaskState state, string error)
     {
         Error = error;
         lock (_gate)
         {
             End = _time.GetUtcNow();
-            State = TaskState.Failure;
+            State = state;
         }
         _dispatcher?.Dispatch(this);
     }

@@ -209,21 +209,9 @@ public partial class TaskConsumer : TaskManager
     internal TaskRun RunFromMessage(TaskDescriptor task, object message, ConsumeContext context)
     {
         var id = context.MessageId ?? NewId.NextGuid();
+        // Queued by a TaskBus manager, which already dispatched init and queued.
         if (TaskHeaders.TryRead(context.Headers, out var header))
-        {
-            // Queued by a TaskBus manager, which already dispatched init and queued.
-            var queued = new TaskRun(id, task.Name, header.Priority, message, Time, Dispatcher)
-            {
-                FromRunId = header.FromRunId,
-                RootRunId = header.RootRunId,
-                RetryAttempt = header.RetryAttempt,
-                RateLimitAttempt = header.RateLimitAttempt,
-                ScheduledFor = header.ScheduledFor,
-                Redelivered = context.ReceiveContext.Redelivered,
-            };
-            queued.RestoreQueued(header.Queued);
-            return queued;
-        }
+            return RestoreRun(id, task, header, message, context.ReceiveContext.Redelivered);
         // A plain MassTransit publish: this is the first TaskBus sees of the run.
         var run = new TaskRun(id, task.Name, task.Priority, message, Time, Dispatcher) { Redelivered = context.ReceiveContext.Redelivered };
         Dispatcher.Dispatch(run);

@@ -15,7 +15,7 @@ namespace TaskBus;
 /// queues work uses this class; <see cref="TaskConsumer"/> adds consuming and
 /// <see cref="TaskBusScheduler"/> periodic scheduling.
 /// </summary>
-public class TaskManager : IAsyncDisposable
+public partial class TaskManager : IAsyncDisposable
 {
     private readonly IServiceProvider _services;
     private readonly AsyncTaskRunDispatcher _asyncDispatcher;
@@ -183,6 +183,32 @@ public class TaskManager : IAsyncDisposable
     /// <summary>Removes an async handler; returns it, or null.</summary>
     public Func<TaskRun, CancellationToken, Task>? UnregisterAsyncHandler(string eventName) => _asyncDispatcher.Unregister(eventName);
 
+    /// <summary>
+    /// The messages waiting in the worker group's queue (aio-fluid's queue length), per priority where the broker
+    /// tells: on RabbitMQ, from its management API.
+    /// </summary>
+    public Task<TaskQueueStatus> GetQueueStatusAsync(CancellationToken cancellationToken = default) =>
+        _services.GetRequiredService<ITaskQueueBroker>().GetStatusAsync(cancellationToken);
+
+    /// <summary>
+    /// Removes the runs waiting in the worker group's queue, all or those of one priority (aio-fluid's
+    /// <c>clear_queue</c>); each removed run ends <c>aborted</c>, with an event. Runs a worker already took are
+    /// not waiting and are not touched. Returns how many were removed.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The in-memory transport cannot remove what it holds.</exception>
+    public async Task<int> ClearQueueAsync(TaskPriority? priority = null, CancellationToken cancellationToken = default)
+    {
+        var removed = await _services.GetRequiredService<ITaskQueueBroker>().RemoveAsync(priority, cancellationToken);
+        var reason = priority is { } p ? $"removed from queue {Options.QueueName} (priority {p.ToWire()} cleared)" : $"removed from queue {Options.QueueName} (queue cleared)";
+        foreach (var message in removed)
+            RunOf(message)?.EndUnrun(TaskState.Aborted, reason);
+        // With a shared store, the history says aborted before this returns.
+        if (removed.Count > 0 && _services.GetService<IStateChangeOutlet>() is { } outlet)
+            await outlet.WentOutAsync().WaitAsync(cancellationToken);
+        LogQueueCleared(Logger, removed.Count, Options.QueueName, priority ?? (object)"all");
+        return removed.Count;
+    }
+
     /// <summary>A snapshot of what this manager is doing.</summary>
     public virtual TaskManagerStatus GetStatus() => new()
     {
@@ -225,6 +251,39 @@ public class TaskManager : IAsyncDisposable
         Dispatcher.Dispatch(run);
         run.SetState(TaskState.Queued);
         return task;
+    }
+
+    /// <summary>The run a message taken out of the queue carried; null when it carries no run TaskBus can tell.</summary>
+    private TaskRun? RunOf(WaitingMessage message)
+    {
+        if (message.MessageId is not { } id || !TaskHeaders.TryRead(message.RunHeader, out var header) || !Registry.TryGet(header.Task, out var task))
+            return null;
+        return RestoreRun(id, task, header, Serialization.MassTransitEnvelope.TryReadMessage(message.Body, task.ParamsType) ?? MissingParams.Instance, redelivered: false);
+    }
+
+    /// <summary>A run rebuilt from its message and run header, in <c>queued</c>, without dispatching again.</summary>
+    internal TaskRun RestoreRun(Guid id, TaskDescriptor task, in TaskHeaders.RunHeader header, object parameters, bool redelivered)
+    {
+        var run = new TaskRun(id, task.Name, header.Priority, parameters, Time, Dispatcher)
+        {
+            FromRunId = header.FromRunId,
+            RootRunId = header.RootRunId,
+            RetryAttempt = header.RetryAttempt,
+            RateLimitAttempt = header.RateLimitAttempt,
+            ScheduledFor = header.ScheduledFor,
+            Redelivered = redelivered,
+        };
+        run.RestoreQueued(header.Queued);
+        return run;
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
+    private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);
+
+    /// <summary>Stands for params a removed message carried but that could not be read back.</summary>
+    private sealed class MissingParams
+    {
+        public static readonly MissingParams Instance = new();
     }
 
     private static string ShortTypeName(string? fullName) =>

@@ -217,6 +217,20 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         var worker = Assert.Single(status!.Workers);
         Assert.Equal(TaskManager.WorkerName, worker.Id);
         Assert.Null(status.QueueLength);
+        Assert.Null(status.Queue!.ByPriority);
+        Assert.Contains("in-memory transport", status.Queue.Source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/tasks-queue", 501, "cannot remove messages from its queue")]
+    [InlineData("/tasks-queue/high", 501, "cannot remove messages from its queue")]
+    [InlineData("/tasks-queue/urgent", 422, "priority 'urgent' is not high, medium or low")]
+    public async Task ClearQueue_OnTheInMemoryTransport_SaysItCannot_AndABadPriorityIs422(string url, int status, string reason)
+    {
+        using var response = await _http.DeleteAsync(url);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -224,7 +238,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     {
         var document = await _http.GetStringAsync("/openapi/v1.json");
 
-        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-history", "/tasks-history/{id}" })
+        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-history", "/tasks-history/{id}" })
             Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
     }
 
