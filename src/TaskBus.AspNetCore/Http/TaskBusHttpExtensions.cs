@@ -214,10 +214,11 @@ public static class TaskBusHttpExtensions
         }
     }
 
-    private static readonly string[] HistoryFilters = ["task", "state", "limit", "cursor"];
+    private static readonly string[] HistoryFilters = ["task", "tags", "state", "start", "end", "params", "limit", "cursor"];
 
     private static async Task<Results<Ok<TaskRunPage>, UnprocessableEntity<ApiError>>> HistoryAsync(
-        string? task, string? state, string? limit, string? cursor, HttpRequest request, ITaskStore store, CancellationToken cancellationToken)
+        string? task, string[]? tags, string? state, string? start, string? end, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "params")] string? parameters, string? limit, string? cursor,
+        HttpRequest request, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
     {
         try
         {
@@ -230,15 +231,42 @@ public static class TaskBusHttpExtensions
             var query = new TaskRunQuery
             {
                 Task = task,
+                // Tags belong to tasks: a run matches when its task carries any of them.
+                Tasks = tags is { Length: > 0 } ? [.. manager.Registry.Where(t => tags.Any(t.Tags.Contains)).Select(t => t.Name)] : null,
                 State = state is null ? null : TaskStateExtensions.ParseState(state),
+                From = Timestamp("start", start),
+                To = Timestamp("end", end),
+                Params = parameters is null ? null : ParamsPattern(parameters),
                 Limit = size,
                 Cursor = cursor,
             };
+            if (query.From > query.To)
+                throw new ArgumentException($"start ({start}) is after end ({end})");
             return TypedResults.Ok(await store.QueryRunsAsync(query, cancellationToken));
         }
         catch (ArgumentException ex)
         {
             return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+    }
+
+    private static DateTimeOffset? Timestamp(string name, string? value) =>
+        value is null ? null
+        : DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at) ? at
+        : throw new ArgumentException($"{name} must be an ISO 8601 time such as 2026-11-28T12:00:00Z, not '{value}'");
+
+    private static JsonElement ParamsPattern(string value)
+    {
+        try
+        {
+            var pattern = JsonSerializer.Deserialize<JsonElement>(value);
+            return pattern.ValueKind == JsonValueKind.Object
+                ? pattern
+                : throw new ArgumentException($"params must be a JSON object such as {{\"a\":1}}, not {pattern.ValueKind.ToString().ToLowerInvariant()}");
+        }
+        catch (JsonException)
+        {
+            throw new ArgumentException($"params must be a JSON object such as {{\"a\":1}}, not '{value}'");
         }
     }
 

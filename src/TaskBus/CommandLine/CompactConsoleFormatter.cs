@@ -24,7 +24,7 @@ public sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleFormat
             return;
         var settings = options.CurrentValue;
         if (settings.TimestampFormat is { } format)
-            textWriter.Write((settings.UseUtcTimestamp ? DateTimeOffset.UtcNow : DateTimeOffset.Now).ToString(format, System.Globalization.CultureInfo.InvariantCulture));
+            textWriter.Write((settings.UseUtcTimestamp ? TimeProvider.System.GetUtcNow() : TimeProvider.System.GetLocalNow()).ToString(format, System.Globalization.CultureInfo.InvariantCulture));
         textWriter.Write(Level(logEntry.LogLevel));
         textWriter.Write(": ");
         textWriter.Write(logEntry.Category);

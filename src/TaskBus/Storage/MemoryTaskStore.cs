@@ -77,6 +77,8 @@ public sealed class MemoryTaskStore : ITaskStore
         {
             page = [.. _runs.Values
                 .Where(r => query.Task is null || r.Task == query.Task)
+                .Where(r => query.Tasks is null || query.Tasks.Contains(r.Task))
+                .Where(r => query.Params is not { } pattern || (r.Params is { } stored && JsonContainment.Contains(stored, pattern)))
                 .Where(r => query.State is null || r.State == query.State)
                 .Where(r => query.From is null || r.Queued >= query.From)
                 .Where(r => query.To is null || r.Queued < query.To)

@@ -65,6 +65,10 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         ALTER TABLE taskbus_runs ADD COLUMN scheduled_for timestamptz;
         CREATE INDEX taskbus_claims_claimed ON taskbus_claims (claimed);
         """,
+        """
+        CREATE INDEX taskbus_runs_params ON taskbus_runs USING gin (params jsonb_path_ops);
+        CREATE INDEX taskbus_runs_state_queued ON taskbus_runs (state, queued DESC, id DESC);
+        """,
     ];
 
     private const string UpsertRun = """
@@ -177,6 +181,7 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             WHERE ($1::text IS NULL OR task = $1) AND ($2::text IS NULL OR state = $2)
               AND ($3::timestamptz IS NULL OR queued >= $3) AND ($4::timestamptz IS NULL OR queued < $4)
               AND ($5::timestamptz IS NULL OR (queued, id) < ($5, $6))
+              AND ($8::text[] IS NULL OR task = ANY($8)) AND ($9::jsonb IS NULL OR params @> $9)
             ORDER BY queued DESC, id DESC
             LIMIT $7
             """);
@@ -187,6 +192,8 @@ public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         command.Parameters.Add(Nullable(after is { } c ? new DateTimeOffset(c.Item1, TimeSpan.Zero) : null, NpgsqlDbType.TimestampTz));
         command.Parameters.Add(new() { Value = after?.Item2 ?? "", NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = query.Limit + 1 });
+        command.Parameters.Add(new() { Value = query.Tasks is null ? DBNull.Value : query.Tasks.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = query.Params is { } pattern ? pattern.GetRawText() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
         var page = new List<TaskRunEvent>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {

@@ -8,6 +8,19 @@ public sealed record TaskRunQuery
     /// <summary>Only runs of this task.</summary>
     public string? Task { get; init; }
 
+    /// <summary>
+    /// Only runs of any of these tasks (the HTTP API's <c>tags</c> filter becomes the tasks that carry any of the
+    /// tags); null for all. Combined with <see cref="Task"/>, a run must match both.
+    /// </summary>
+    public IReadOnlyCollection<string>? Tasks { get; init; }
+
+    /// <summary>
+    /// Only runs whose params contain this JSON object, as PostgreSQL's <c>@&gt;</c> has it: every property given
+    /// has the value given, nested objects likewise, an array contains the elements given. Params are matched as
+    /// stored, so a <see cref="Contracts.SecretAttribute">secret</see> property never matches its real value.
+    /// </summary>
+    public System.Text.Json.JsonElement? Params { get; init; }
+
     /// <summary>Only runs in this state.</summary>
     public TaskState? State { get; init; }
 

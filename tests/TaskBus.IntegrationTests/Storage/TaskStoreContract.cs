@@ -142,6 +142,41 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QueryRuns_ByTasksAndParamsContainment_AsPostgreSqlHasIt()
+    {
+        TaskRunEvent With(string task, string json, int minute) =>
+            Run(task, TaskState.Success, T0.AddMinutes(minute)) with { Params = JsonDocument.Parse(json).RootElement };
+        var runs = new[]
+        {
+            With("add", """{"a":1,"b":2}""", 0),
+            With("add", """{"a":1,"b":3}""", 1),
+            With("add", """{"a":1.0,"b":3}""", 2),
+            With("dummy", """{"sleep":0.1,"tags":["x","y"],"user":{"name":"ann","id":7}}""", 3),
+            With("dummy", """{"sleep":0.1,"tags":["y"],"user":{"name":"bob","id":8}}""", 4),
+            With("fast", """{}""", 5),
+        };
+        await Store.UpsertRunsAsync(runs, CancellationToken.None);
+        // The matching runs' indexes, newest first.
+        async Task<string> Matching(TaskRunQuery query) =>
+            string.Join(' ', (await Store.QueryRunsAsync(query, CancellationToken.None)).Runs.Select(r => Array.FindIndex(runs, x => x.Id == r.Id)));
+        JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+        Assert.Equal("5 4 3", await Matching(new TaskRunQuery { Tasks = ["dummy", "fast"] }));
+        Assert.Equal("4 3", await Matching(new TaskRunQuery { Tasks = ["dummy", "fast"], Task = "dummy" }));
+        Assert.Empty(await Matching(new TaskRunQuery { Tasks = [] }));
+        Assert.Equal("2 1", await Matching(new TaskRunQuery { Params = Json("""{"b":3}""") }));
+        // Numbers compare by value: 1 and 1.0 are one number.
+        Assert.Equal("2 1 0", await Matching(new TaskRunQuery { Params = Json("""{"a":1}""") }));
+        Assert.Equal("1", await Matching(new TaskRunQuery { Params = Json("""{"a":1,"b":3}"""), To = T0.AddMinutes(2) }));
+        Assert.Equal("3", await Matching(new TaskRunQuery { Params = Json("""{"user":{"name":"ann"}}""") }));
+        Assert.Equal("3", await Matching(new TaskRunQuery { Params = Json("""{"tags":["x"]}""") }));
+        Assert.Equal("4 3", await Matching(new TaskRunQuery { Params = Json("""{"tags":["y"]}""") }));
+        Assert.Equal("5 4 3 2 1 0", await Matching(new TaskRunQuery { Params = Json("{}") }));
+        Assert.Empty(await Matching(new TaskRunQuery { Params = Json("""{"a":"1"}""") }));
+        Assert.Empty(await Matching(new TaskRunQuery { Params = Json("""{"user":{"name":"ann","id":8}}""") }));
+    }
+
+    [Fact]
     public async Task Slots_AtMostMaxPerTask_ReleasedOrExpired()
     {
         var lease = TimeSpan.FromMinutes(5);

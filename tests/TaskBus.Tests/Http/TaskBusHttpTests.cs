@@ -197,8 +197,39 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
     }
 
+    [Fact]
+    public async Task History_FiltersByTagsParamsAndQueuedTime()
+    {
+        async Task<string> Post(string task, object body)
+        {
+            using var post = await _http.PostAsJsonAsync($"/tasks/{task}", body);
+            var id = (await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json))!.Id;
+            await WaitStoredAsync(id);
+            return id;
+        }
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var add1 = await Post("add", new { a = 1, b = 2 });
+        var add2 = await Post("add", new { a = 7, b = 2 });
+        var fast = await Post("fast", new { sleep = 0.01 });
+        async Task<List<string>> History(string filters) =>
+            [.. (await _http.GetFromJsonAsync<TaskRunPage>($"/tasks-history?{filters}", Json))!.Runs.Select(r => r.Id)];
+
+        // "fast" carries the tags test and fast; add carries none.
+        Assert.Equal([fast], await History("tags=fast"));
+        Assert.Equal([fast], await History("tags=nosuch&tags=test"));
+        Assert.Empty(await History("tags=nosuch"));
+        Assert.Equal([add2, add1], await History("params=" + Uri.EscapeDataString("""{"b":2}""")));
+        Assert.Equal([add2], await History("task=add&params=" + Uri.EscapeDataString("""{"a":7}""")));
+        Assert.Equal([fast, add2, add1], await History($"start={Uri.EscapeDataString(before.ToString("O"))}&end={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(1).ToString("O"))}"));
+        Assert.Empty(await History($"end={Uri.EscapeDataString(before.ToString("O"))}"));
+    }
+
     [Theory]
-    [InlineData("/tasks-history?task=dummy&tags=fast", "unknown filter 'tags'; the filters are task, state, limit, cursor")]
+    [InlineData("/tasks-history?task=dummy&tag=fast", "unknown filter 'tag'; the filters are task, tags, state, start, end, params, limit, cursor")]
+    [InlineData("/tasks-history?start=yesterday", "start must be an ISO 8601 time such as 2026-11-28T12:00:00Z, not 'yesterday'")]
+    [InlineData("/tasks-history?start=2026-11-28T12:00:00Z&end=2026-11-28T11:00:00Z", "start (2026-11-28T12:00:00Z) is after end (2026-11-28T11:00:00Z)")]
+    [InlineData("/tasks-history?params=%7Ba", "params must be a JSON object such as {\"a\":1}, not '{a'")]
+    [InlineData("/tasks-history?params=%5B1%5D", "params must be a JSON object such as {\"a\":1}, not array")]
     [InlineData("/tasks-history?limit=abc", "limit must be a whole number between 1 and 1000, not 'abc'")]
     [InlineData("/tasks-history?limit=0", "limit must be a whole number between 1 and 1000, not '0'")]
     public async Task History_AnUnknownOrMalformedFilter_Is422NamingIt(string url, string error)
