@@ -60,7 +60,7 @@ public static class TaskBusHostingExtensions
         var registry = new TaskRegistry();
         var builder = new TaskBusBuilder(services, registry);
         services.AddSingleton(registry);
-        services.AddScoped<TaskRunContext>();
+        services.AddScoped(sp => new TaskRunContext(sp.GetRequiredService<TaskManager>(), sp.GetRequiredService<ITaskStore>()));
         AddManager(services, options);
         services.AddMetrics();
         services.AddSingleton<TaskBusMetrics>();

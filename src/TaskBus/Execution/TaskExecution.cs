@@ -26,9 +26,10 @@ internal static class TaskExecution
         if (timer is null)
             linked.CancelAfter(task.Timeout);
         run.SetState(TaskState.Running);
+        var context = scope.GetRequiredService<TaskRunContext>();
         try
         {
-            scope.GetRequiredService<TaskRunContext>().Run = run;
+            context.Run = run;
             if (task.Isolated && !IsolatedRun.InChild)
                 await IsolatedRun.RunAsync(task, run, scope.GetRequiredService<ILoggerFactory>().CreateLogger("TaskBus.Isolated"), linked.Token);
             else
@@ -65,6 +66,10 @@ internal static class TaskExecution
                 throw;
             // A TaskRunException is a misuse of the run, never retried (aio-fluid).
             return ex is TaskRunException ? null : ex;
+        }
+        finally
+        {
+            await context.ReleaseLocksAsync();
         }
     }
 }

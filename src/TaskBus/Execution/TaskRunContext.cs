@@ -1,14 +1,24 @@
 using TaskBus.Contracts;
+using TaskBus.Storage;
 
 namespace TaskBus;
 
 /// <summary>
-/// The run being executed, for a task that needs it (to abort, to read its attempt number).
+/// The run being executed, for a task that needs it (to abort, to read its attempt number, to lock).
 /// Inject it into the task's constructor: it is scoped to the run.
 /// </summary>
-public sealed class TaskRunContext(TaskManager manager)
+public sealed class TaskRunContext
 {
+    private readonly TaskManager _manager;
+    private readonly ITaskStore _store;
+    private readonly List<IAsyncDisposable> _locks = [];
     private TaskRun? _run;
+
+    internal TaskRunContext(TaskManager manager, ITaskStore store)
+    {
+        _manager = manager;
+        _store = store;
+    }
 
     /// <summary>The current run.</summary>
     /// <exception cref="InvalidOperationException">Read outside a run.</exception>
@@ -28,9 +38,71 @@ public sealed class TaskRunContext(TaskManager manager)
     public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default)
     {
         var parent = Run;
-        var child = manager.CreateTaskRun(task, parameters, priority: priority);
+        var child = _manager.CreateTaskRun(task, parameters, priority: priority);
         child.FromRunId = parent.Id;
         child.RootRunId = parent.RootRunId.Length > 0 ? parent.RootRunId : parent.Id;
-        return manager.QueueAsync(child, cancellationToken);
+        return _manager.QueueAsync(child, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the lock <c>tasks:{task}</c>, or <c>tasks:{task}:{name}</c>, for every worker that shares the store
+    /// (aio-fluid's <c>run.lock</c>): a PostgreSQL advisory lock with the PostgreSQL store, a lock in this process
+    /// with the memory store. Waits while another run holds it, at most <paramref name="timeout"/> (30 s by
+    /// default). Dispose the result to release it early; whatever this run still holds is released when the run
+    /// ends, however it ends (a worker that dies releases it with its database session).
+    /// </summary>
+    /// <exception cref="TimeoutException">The lock was not free within <paramref name="timeout"/>.</exception>
+    public async Task<IAsyncDisposable> LockAsync(string? name = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var key = string.IsNullOrEmpty(name) ? $"tasks:{Run.Task}" : $"tasks:{Run.Task}:{name}";
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait);
+        IAsyncDisposable held;
+        try
+        {
+            held = await _store.LockAsync(key, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"lock {key} was not free within {wait.TotalSeconds:0.###} s");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Npgsql reports a cancelled statement as its own exception.
+            throw new TimeoutException($"lock {key} was not free within {wait.TotalSeconds:0.###} s", ex);
+        }
+        var handle = new RunLock(held, this);
+        lock (_locks)
+            _locks.Add(handle);
+        return handle;
+    }
+
+    /// <summary>Releases every lock the run still holds; called when the run ends.</summary>
+    internal async Task ReleaseLocksAsync()
+    {
+        IAsyncDisposable[] held;
+        lock (_locks)
+        {
+            held = [.. _locks];
+            _locks.Clear();
+        }
+        foreach (var handle in held)
+            await handle.DisposeAsync();
+    }
+
+    /// <summary>A held lock, released once, by its holder or at the end of the run.</summary>
+    private sealed class RunLock(IAsyncDisposable inner, TaskRunContext context) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 1)
+                return ValueTask.CompletedTask;
+            lock (context._locks)
+                context._locks.Remove(this);
+            return inner.DisposeAsync();
+        }
     }
 }

@@ -102,6 +102,24 @@ public sealed class TaskManagerTests : HarnessTest
     }
 
     [Fact]
+    public async Task RunLock_InProcessWithTheMemoryStore_WaitsOrTimesOut_AndIsReleasedWhenTheRunFails()
+    {
+        var holding = Services.Manager.ExecuteAsync("locked", new Locked { Ms = 60_000 });
+        await Recorder.WaitFor(r => r.Task == "locked" && r.State == TaskState.Running);
+
+        var refused = Services.Manager.CreateTaskRun("locked", new Locked { Ms = 0, LockTimeout = 0.2 });
+        var timeout = await Assert.ThrowsAsync<TimeoutException>(() => Services.Manager.ExecuteAsync(refused));
+        Assert.Equal("lock tasks:locked:shared was not free within 0.2 s", timeout.Message);
+        Assert.False(holding.IsCompleted);
+        // Another name is another lock.
+        Assert.Equal(TaskState.Success, (await Services.Manager.ExecuteAsync("locked", new Locked { Name = "other", Ms = 0, LockTimeout = 5 })).State);
+
+        // A run that fails holding a lock gives it back.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Services.Manager.ExecuteAsync("locked", new Locked { Name = "failing", Ms = 0, Error = true }));
+        Assert.Equal(TaskState.Success, (await Services.Manager.ExecuteAsync("locked", new Locked { Name = "failing", Ms = 0, LockTimeout = 5 })).State);
+    }
+
+    [Fact]
     public async Task TwoConcurrentRuns_OfATaskLimitedToOne_AtLeastOneIsRateLimited()
     {
         var first = await Services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0.5 });

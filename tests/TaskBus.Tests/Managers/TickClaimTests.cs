@@ -42,11 +42,12 @@ public sealed class TickClaimTests
     private static TaskRun CreateTick(TestServices services, Guid id) =>
         services.Manager.CreateTaskRun(services.Manager.Registry.Get("dummy"), null, id, null, Tick);
 
-    private static Task<ConsumeOutcome> ConsumeTickAsync(TestServices services, Guid id, bool redelivered)
+    private static async Task<ConsumeOutcome> ConsumeTickAsync(TestServices services, Guid id, bool redelivered)
     {
         var run = CreateTick(services, id);
         var task = services.Manager.Registry.Get("dummy");
-        return services.Consumer.ConsumeAsync(
-            task, run, services.Provider, redelivered, (_, _) => throw new InvalidOperationException("not re-queued"), CancellationToken.None);
+        await using var scope = services.Provider.CreateAsyncScope();
+        return await services.Consumer.ConsumeAsync(
+            task, run, scope.ServiceProvider, redelivered, (_, _) => throw new InvalidOperationException("not re-queued"), CancellationToken.None);
     }
 }

@@ -47,7 +47,7 @@ public class TaskRegistryTests
         var builder = new ServiceCollection().AddTaskBus(new ConfigurationBuilder().Build())
             .AddTasksFromAssembly(typeof(DummyTask).Assembly);
 
-        Assert.Equal(["add", "dummy", "exclusive", "fast", "noop", "ping", "retryable", "sleep", "spin"], builder.Registry.Select(t => t.Name));
+        Assert.Equal(["add", "dummy", "exclusive", "fast", "locked", "noop", "ping", "retryable", "sleep", "spin"], builder.Registry.Select(t => t.Name));
     }
 
     [Fact]
