@@ -33,7 +33,7 @@ internal static class HttpCase
             o.PublishEvents = true;
             if (postgres is not null)
             {
-                o.Store.Provider = "PostgreSQL";
+                o.Store.Provider = TaskStoreProvider.PostgreSQL;
                 o.Store.ConnectionString = postgres;
             }
         }).AddTask<NoopTask>();

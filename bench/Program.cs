@@ -152,7 +152,7 @@ async Task<List<double>> RunSchedulerLagAsync(string? postgres)
         o.Schedules["noop"] = interval.ToString();
         if (postgres is not null)
         {
-            o.Store.Provider = "PostgreSQL";
+            o.Store.Provider = TaskStoreProvider.PostgreSQL;
             o.Store.ConnectionString = postgres;
         }
     }).AddTask<NoopTask>();

@@ -20,8 +20,11 @@ internal static class WorkerHost
 {
     public static IHost Build(string[] configurationArgs, bool serveHttp, Action<TaskBusOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
-        var urls = serveHttp ? HttpUrls(configurationArgs) : [];
-        if (urls.Length == 0)
+        // The web host's own configuration (appsettings, appsettings.{Environment}, environment, command line)
+        // decides whether it serves HTTP: TaskBus:Http:Urls, bound as the options bind it.
+        var web = serveHttp ? WebApplication.CreateBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory }) : null;
+        var urls = web is null ? [] : HttpUrls(web.Configuration);
+        if (web is null || urls.Length == 0)
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
             CommandLineHost.ConfigureLogging(builder);
@@ -30,7 +33,6 @@ internal static class WorkerHost
             services?.Invoke(builder.Services);
             return builder.Build();
         }
-        var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
         web.WebHost.UseUrls(urls);
         CommandLineHost.ConfigureLogging(web);
         web.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
@@ -57,13 +59,7 @@ internal static class WorkerHost
             .WithMetrics(m => m.AddMeter(TaskBusTelemetry.Name).AddOtlpExporter());
     }
 
-    // The host's own configuration, read early: it decides whether the host is a web host.
-    private static string[] HttpUrls(string[] configurationArgs) =>
-        (new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .AddCommandLine(configurationArgs)
-            .Build()["TaskBus:Http:Urls"] ?? "")
+    private static string[] HttpUrls(ConfigurationManager configuration) =>
+        (configuration.GetSection(TaskBusOptions.SectionName).Get<TaskBusOptions>()?.Http.Urls ?? "")
         .Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries);
 }

@@ -54,8 +54,11 @@ public static class TaskBusHostingExtensions
         if (validation.Failed)
             throw new OptionsValidationException(TaskBusOptions.SectionName, typeof(TaskBusOptions), validation.Failures);
 
+        // One bound object (IOptions<TaskBusOptions>) serves every reader at run time; what was read above to decide
+        // which services exist may not change after this call, and a Configure that changes it stops start-up.
         services.AddOptions<TaskBusOptions>().Bind(section).Configure(o => configure?.Invoke(o)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TaskBusOptions>, TaskBusOptionsValidator>();
+        services.AddSingleton<IValidateOptions<TaskBusOptions>>(new TaskBusRegistrationCheck(options));
         services.TryAddSingleton(TimeProvider.System);
         var registry = new TaskRegistry();
         var builder = new TaskBusBuilder(services, registry);
@@ -73,7 +76,7 @@ public static class TaskBusHostingExtensions
         {
             services.AddSingleton<ITaskRunEventSink>(sp => options.Transport == TaskBusTransport.RabbitMQ
                 && sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
-                    ? new RabbitMqEventSink(new Uri(options.RabbitMQ.Url), address.AbsolutePath.Split('/')[^1], sp.GetRequiredService<TimeProvider>())
+                    ? new RabbitMqEventSink(new Uri(Bound(sp).RabbitMQ.Url), address.AbsolutePath.Split('/')[^1], sp.GetRequiredService<TimeProvider>())
                     : new BusEventSink(sp.GetRequiredService<IBus>()));
             services.AddSingleton<TaskRunEventPublisher>();
             services.AddHostedService(sp => sp.GetRequiredService<TaskRunEventPublisher>());
@@ -82,7 +85,7 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<TaskStoreWriter>();
         // The shared store is the record of runs: a run's message is acknowledged once its final state is in it.
         // Events are notifications and are not waited for; the memory store dies with its process anyway.
-        if (options.Store.Provider == "PostgreSQL")
+        if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
             services.AddSingleton<IStateChangeOutlet>(sp => sp.GetRequiredService<TaskStoreWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<TaskStoreWriter>());
 
@@ -92,14 +95,15 @@ public static class TaskBusHostingExtensions
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
-                    cfg.Host(new Uri(options.RabbitMQ.Url));
+                    var bound = Bound(context);
+                    cfg.Host(new Uri(bound.RabbitMQ.Url));
                     // A plain Publish(new Add {...}) from this process goes to this group's queue, like a queued run.
-                    cfg.RouteTaskMessages(options.QueueName, registry.Select(t => t.ParamsType));
-                    if (options.ConsumeTasks)
-                        cfg.ReceiveEndpoint(options.QueueName, e =>
+                    cfg.RouteTaskMessages(bound.QueueName, registry.Select(t => t.ParamsType));
+                    if (bound.ConsumeTasks)
+                        cfg.ReceiveEndpoint(bound.QueueName, e =>
                         {
                             e.EnablePriority(TaskHeaders.MaxPriority);
-                            ConfigureTaskEndpoint(e, context, options);
+                            ConfigureTaskEndpoint(e, context, bound);
                         });
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
@@ -108,21 +112,22 @@ public static class TaskBusHostingExtensions
             {
                 x.UsingInMemory((context, cfg) =>
                 {
-                    TaskRoutingExtensions.RouteToQueueExchange(cfg, options.QueueName, registry.Select(t => t.ParamsType));
-                    if (options.ConsumeTasks)
-                        cfg.ReceiveEndpoint(options.QueueName, e => ConfigureTaskEndpoint(e, context, options));
+                    var bound = Bound(context);
+                    TaskRoutingExtensions.RouteToQueueExchange(cfg, bound.QueueName, registry.Select(t => t.ParamsType));
+                    if (bound.ConsumeTasks)
+                        cfg.ReceiveEndpoint(bound.QueueName, e => ConfigureTaskEndpoint(e, context, bound));
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
         });
         services.AddPublishObserver<TaskPublishObserver>();
         services.AddReceiveObserver<TaskReceiveObserver>();
-        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<TaskBusOptions>>((o, taskBus) =>
         {
             o.WaitUntilStarted = true;
-            o.StartTimeout = options.StartTimeout;
-            o.ConsumerStopTimeout = options.StoppingGracePeriod;
-            o.StopTimeout = options.StoppingGracePeriod + TimeSpan.FromSeconds(30);
+            o.StartTimeout = taskBus.Value.StartTimeout;
+            o.ConsumerStopTimeout = taskBus.Value.StoppingGracePeriod;
+            o.StopTimeout = taskBus.Value.StoppingGracePeriod + TimeSpan.FromSeconds(30);
         });
         if (options.ConsumeTasks)
         {
@@ -130,16 +135,16 @@ public static class TaskBusHostingExtensions
             services.AddHostedService<TaskStorePruner>();
         }
         // MassTransit reports usage to an outside host unless told not to; TaskBus turns that off unless asked.
-        services.Configure<UsageTelemetryOptions>(o => o.Enabled = options.MassTransitUsageTelemetry);
+        services.AddOptions<UsageTelemetryOptions>().Configure<IOptions<TaskBusOptions>>((o, taskBus) => o.Enabled = taskBus.Value.MassTransitUsageTelemetry);
         if (options.Transport == TaskBusTransport.RabbitMQ)
         {
-            services.AddSingleton<ITaskQueueTopology>(_ => new RabbitMqTaskQueueTopology(new Uri(options.RabbitMQ.Url), options.QueueName));
-            services.AddSingleton<IDelayedRequeue>(sp => new RabbitMqDelayedRequeue(new Uri(options.RabbitMQ.Url), options.QueueName, sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<ITaskQueueTopology>(sp => new RabbitMqTaskQueueTopology(new Uri(Bound(sp).RabbitMQ.Url), Bound(sp).QueueName));
+            services.AddSingleton<IDelayedRequeue>(sp => new RabbitMqDelayedRequeue(new Uri(Bound(sp).RabbitMQ.Url), Bound(sp).QueueName, sp.GetRequiredService<TimeProvider>()));
         }
-        services.AddSingleton(sp => new TaskQueue(sp.GetRequiredService<IBus>(), options, sp.GetService<ITaskQueueTopology>()));
-        services.AddSingleton<ITaskQueueBroker>(_ => options.Transport == TaskBusTransport.RabbitMQ
-            ? new RabbitMqTaskQueueBroker(options.RabbitMQ, options.QueueName)
-            : new InMemoryTaskQueueBroker(options.QueueName));
+        services.AddSingleton(sp => new TaskQueue(sp.GetRequiredService<IBus>(), Bound(sp), sp.GetService<ITaskQueueTopology>()));
+        services.AddSingleton<ITaskQueueBroker>(sp => options.Transport == TaskBusTransport.RabbitMQ
+            ? new RabbitMqTaskQueueBroker(Bound(sp).RabbitMQ, Bound(sp).QueueName)
+            : new InMemoryTaskQueueBroker(Bound(sp).QueueName));
 
         if (options.ScheduleTasks)
             AddScheduler(services, options);
@@ -155,7 +160,7 @@ public static class TaskBusHostingExtensions
     {
         var checks = services.AddHealthChecks();
         string[] ready = ["ready", "taskbus"];
-        if (options.Store.Provider == "PostgreSQL")
+        if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
             checks.AddNpgSql(options.Store.ConnectionString, name: "taskbus-store", tags: ready, timeout: TimeSpan.FromSeconds(5));
         if (options.ScheduleTasks)
             checks.AddCheck<SchedulerHealthCheck>("taskbus-scheduler", tags: ready);
@@ -163,8 +168,8 @@ public static class TaskBusHostingExtensions
 
     private static void AddStore(IServiceCollection services, TaskBusOptions options)
     {
-        if (options.Store.Provider == "PostgreSQL")
-            services.AddSingleton<ITaskStore>(_ => new PostgresTaskStore(options.Store.ConnectionString));
+        if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
+            services.AddSingleton<ITaskStore>(sp => new PostgresTaskStore(Bound(sp).Store.ConnectionString));
         else
             services.AddSingleton<ITaskStore>(_ => new MemoryTaskStore());
         // Registered before MassTransit, so the store is ready before the first message arrives.
@@ -179,7 +184,7 @@ public static class TaskBusHostingExtensions
             // Each worker group has its own schedule, also when groups share one database.
             q.ConfigureScheduler(s => s.InstanceName = $"taskbus-{options.QueueName}");
             q.AddTriggerListener<FireOnceListener>(GroupMatcher<TriggerKey>.GroupEquals(TaskScheduleRegistrar.Group));
-            if (options.Store.Provider == "PostgreSQL")
+            if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
             {
                 // One clustered schedule shared by every scheduling worker of the group: each tick fires on one node.
                 // A node silent for twice the check-in interval is taken over at the next check-in of another,
@@ -220,6 +225,9 @@ public static class TaskBusHostingExtensions
             services.AddSingleton<TaskManager>();
         }
     }
+
+    /// <summary>The options every reader uses at run time.</summary>
+    private static TaskBusOptions Bound(IServiceProvider services) => services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
 
     private static void ConfigureTaskEndpoint(IReceiveEndpointConfigurator endpoint, IRegistrationContext context, TaskBusOptions options)
     {

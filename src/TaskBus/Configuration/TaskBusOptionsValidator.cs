@@ -38,10 +38,23 @@ internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
                 failures.Add($"TaskBus:Schedules:{task}: {ex.Message}");
             }
         }
-        if (options.Store.Provider is not ("Memory" or "PostgreSQL"))
+        if (!Enum.IsDefined(options.Store.Provider))
             failures.Add($"TaskBus:Store:Provider: '{options.Store.Provider}' is not Memory or PostgreSQL.");
-        if (options.Store.Provider == "PostgreSQL" && string.IsNullOrWhiteSpace(options.Store.ConnectionString))
+        if (options.Store.Provider == TaskStoreProvider.PostgreSQL && string.IsNullOrWhiteSpace(options.Store.ConnectionString))
             failures.Add("TaskBus:Store:ConnectionString: required when the provider is PostgreSQL.");
+        foreach (var (task, retry) in options.Retries)
+        {
+            if (retry.Wait < TimeSpan.Zero)
+                failures.Add($"TaskBus:Retries:{task}:Wait: {retry.Wait} is negative.");
+            if (retry.MaxWait < TimeSpan.Zero)
+                failures.Add($"TaskBus:Retries:{task}:MaxWait: {retry.MaxWait} is negative.");
+            if (retry.Wait is { } wait && retry.MaxWait is { } maxWait && maxWait < wait)
+                failures.Add($"TaskBus:Retries:{task}:MaxWait: {maxWait} is below Wait ({wait}).");
+            if (retry.Backoff is { } backoff && (double.IsNaN(backoff) || backoff < 1 || backoff > 100))
+                failures.Add($"TaskBus:Retries:{task}:Backoff: {backoff.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not between 1 and 100.");
+        }
+        if (options.Http.Urls.Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(u => !Uri.TryCreate(u, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")) is { } badUrl)
+            failures.Add($"TaskBus:Http:Urls: '{badUrl}' is not an http:// or https:// URL.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -25,7 +25,7 @@ public sealed class TestServices : IAsyncDisposable
 
     public TaskConsumer Consumer => (TaskConsumer)Manager;
 
-    public static async Task<TestServices> StartAsync(Action<TaskBusOptions>? configure = null, Action<TaskBusBuilder>? tasks = null, TimeProvider? time = null)
+    public static async Task<TestServices> StartAsync(Action<TaskBusOptions>? configure = null, Action<TaskBusBuilder>? tasks = null, TimeProvider? time = null, Action<IServiceCollection>? after = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -44,6 +44,7 @@ public sealed class TestServices : IAsyncDisposable
             builder.AddTasksFromAssembly(typeof(DummyTask).Assembly);
         else
             tasks(builder);
+        after?.Invoke(services);
         var provider = services.BuildServiceProvider(validateScopes: true);
         var result = new TestServices(provider);
         await result.Harness.Start();
