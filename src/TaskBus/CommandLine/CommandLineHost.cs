@@ -14,7 +14,7 @@ namespace TaskBus.CommandLine;
 /// What TaskBus command lines share: exit code 2 with one clear line for bad input and for a broker or store
 /// that cannot be reached or used (the stack trace only at debug level), host start-up, run output.
 /// </summary>
-public static partial class CommandLineHost
+internal static partial class CommandLineHost
 {
     /// <summary>The exit code for bad configuration, arguments or params, and for a broker or store that cannot be used.</summary>
     public const int BadInput = 2;

@@ -10,7 +10,7 @@ namespace TaskBus.CommandLine;
 /// message (and those of its innermost cause). Stack traces only with <see cref="CompactConsoleFormatterOptions.StackTraces"/>,
 /// which the command lines turn on when <c>Logging:LogLevel:Default</c> is <c>Debug</c> or <c>Trace</c>.
 /// </summary>
-public sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleFormatterOptions> options) : ConsoleFormatter(Name)
+internal sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleFormatterOptions> options) : ConsoleFormatter(Name)
 {
     /// <summary>The formatter's name: <c>taskbus</c>.</summary>
     public new const string Name = "taskbus";

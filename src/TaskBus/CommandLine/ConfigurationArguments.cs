@@ -5,7 +5,7 @@ namespace TaskBus.CommandLine;
 /// <c>--TaskBus:Transport RabbitMQ</c>: any option whose name has a colon) and the command's own
 /// arguments, so both can share one command line.
 /// </summary>
-public static class ConfigurationArguments
+internal static class ConfigurationArguments
 {
     /// <summary>Returns the configuration arguments (as <c>--key=value</c>) and the rest, in order.</summary>
     public static (string[] Configuration, string[] Command) Split(IReadOnlyList<string> args)

@@ -9,7 +9,7 @@ namespace TaskBus.CommandLine;
 /// record's properties ignoring case, dashes and underscores; values are read as JSON literals
 /// when they are one (<c>3</c>, <c>true</c>), else as strings.
 /// </summary>
-public static class ParamsArguments
+internal static class ParamsArguments
 {
     /// <summary>Merges <paramref name="json"/> and the fields into one JSON object for <paramref name="task"/>.</summary>
     /// <exception cref="TaskParamsException">Malformed JSON, an unknown field or a field without a value.</exception>

@@ -6,7 +6,7 @@ namespace TaskBus.Storage;
 /// The store of one process, in memory: it keeps the most recent <see cref="Capacity"/> runs, each task's
 /// enabled flag and last run, and tick claims and workers until <see cref="PruneAsync"/> forgets them.
 /// </summary>
-public sealed class MemoryTaskStore : ITaskStore
+internal sealed class MemoryTaskStore : ITaskStore
 {
     private readonly Queue<string> _order = new();
     private readonly Lock _lock = new();

@@ -9,7 +9,7 @@ namespace TaskBus.Storage;
 /// The store shared by every worker, in PostgreSQL. <see cref="InitializeAsync"/> creates or upgrades
 /// its tables under an advisory lock, so workers starting together do not race; nothing is manual.
 /// </summary>
-public sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
+internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
 {
     private const long SchemaLock = 0x7461736b627573; // "taskbus"
 

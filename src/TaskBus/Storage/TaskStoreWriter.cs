@@ -12,7 +12,7 @@ namespace TaskBus.Storage;
 /// that follow each other quickly (queued, running, success) cost one write. A batch that fails is
 /// tried again, a few times, before it is logged and dropped.
 /// </summary>
-public sealed partial class TaskStoreWriter : IHostedService, Events.IStateChangeOutlet
+internal sealed partial class TaskStoreWriter : IHostedService, Events.IStateChangeOutlet
 {
     /// <summary>Runs of tasks with this tag are not stored.</summary>
     public const string SkipTag = "skip_db";
