@@ -56,8 +56,8 @@ public sealed class TaskRunContext
     {
         var key = string.IsNullOrEmpty(name) ? $"tasks:{Run.Task}" : $"tasks:{Run.Task}:{name}";
         var wait = timeout ?? TimeSpan.FromSeconds(30);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(wait);
+        using var waited = new CancellationTokenSource(wait, _manager.Time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, waited.Token);
         IAsyncDisposable held;
         try
         {

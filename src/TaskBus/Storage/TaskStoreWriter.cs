@@ -20,11 +20,13 @@ internal sealed partial class TaskStoreWriter : IHostedService, Events.IStateCha
     private readonly BatchPump<TaskRun> _pump;
     private readonly ITaskStore _store;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the writer and subscribes it to the manager's state changes.</summary>
     public TaskStoreWriter(TaskManager manager, ITaskStore store, ILogger<TaskStoreWriter> logger)
     {
         ArgumentNullException.ThrowIfNull(manager);
+        _time = manager.Time;
         _store = store;
         _logger = logger;
         _pump = new BatchPump<TaskRun>(500, WriteAsync);
@@ -71,7 +73,7 @@ internal sealed partial class TaskStoreWriter : IHostedService, Events.IStateCha
             catch (Exception ex) when (attempt < 5)
             {
                 LogWriteRetry(_logger, ex, batch.Count, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time);
             }
             catch (Exception ex)
             {
