@@ -10,13 +10,18 @@ using TaskBus.Bench;
 using TaskBus.Contracts;
 using TaskBus.Worker.Tasks;
 
-// Usage: TaskBus.Bench [N] [--url amqp://...] [--concurrency C]
+// Usage: TaskBus.Bench [N] [--quick] [--url amqp://...] [--postgres CONNECTION] [--concurrency C] [--rounds R] [--only CASE]
 // Queues N noop tasks through TaskBus and N messages through a bare MassTransit consumer, on the
-// same RabbitMQ and the same kind of priority queue, in one run; prints tasks/s and the ratio.
-var n = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var parsed) ? parsed : 10_000;
+// same transport and the same kind of queue, in one run; prints tasks/s and the ratio per case, each as a JSON line.
+// --quick: every case, small enough for a CI-sized machine in a few minutes.
+var quick = args.Contains("--quick");
+var n = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var parsed) ? parsed : quick ? 2_000 : 10_000;
 var url = Arg("--url") ?? Environment.GetEnvironmentVariable("TaskBus__RabbitMQ__Url") ?? "amqp://guest:guest@localhost:5672/";
 var concurrency = int.Parse(Arg("--concurrency") ?? "32", CultureInfo.InvariantCulture);
-var rounds = int.Parse(Arg("--rounds") ?? "2", CultureInfo.InvariantCulture);
+var rounds = int.Parse(Arg("--rounds") ?? (quick ? "1" : "2"), CultureInfo.InvariantCulture);
+// The PostgreSQL server of scripts/start-postgres.sh unless told otherwise; the bench makes a database of its own there.
+var postgresServer = Arg("--postgres") ?? Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString")
+    ?? "Host=localhost;Username=taskbus;Password=taskbus;Database=taskbus";
 const int InFlight = 256;
 
 Console.WriteLine($"bench: n={n} concurrency={concurrency} rounds={rounds} broker={new Uri(url).Host} cores={Environment.ProcessorCount}");
@@ -46,6 +51,11 @@ for (var round = 0; round <= rounds; round++)
         }
         continue;
     }
+    if (only is "inmemory")
+    {
+        await RunInMemoryRoundAsync();
+        continue;
+    }
     if (only is not null)
     {
         var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
@@ -61,6 +71,18 @@ for (var round = 0; round <= rounds; round++)
         results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks));
         eventsOn = events ? tasks : eventsOn;
     }
+    // The production path: every run stored in PostgreSQL, events on, against this round's bare consumer.
+    var database = await BenchDatabase.CreateAsync(postgresServer);
+    try
+    {
+        var stored = await RunTaskBusAsync(true, TaskBusTransport.RabbitMQ, database.ConnectionString);
+        results.Add(new("postgres-events-on", stored.PerSecond, bare.PerSecond, stored));
+    }
+    finally
+    {
+        await database.DisposeAsync();
+    }
+    await RunInMemoryRoundAsync();
     // POST /tasks/noop by 16 HTTP clients, against the bus's own events-on figure of this round.
     HttpMeasure web;
     try
@@ -75,16 +97,20 @@ for (var round = 0; round <= rounds; round++)
     httpResults.Add((web, eventsOn!.PerSecond));
 }
 
+var wait = await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
+
 Console.WriteLine();
-Console.WriteLine($"{"case",-12} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
+Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
 foreach (var group in results.GroupBy(r => r.Case))
 {
     // The median round of each case, by ratio to the bare consumer of the same round.
     var best = Median(group);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{best.Case,-12} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
+        $"{best.Case,-20} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
 }
-foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key != "bare"))
+foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bare" or "inmemory-bare")))
 {
     var best = Median(group);
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -116,6 +142,16 @@ if (httpResults.Count > 0)
         p99Ms = Math.Round(web.P99Ms, 1),
     }));
 }
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    @case = "queue-and-wait",
+    n = wait.Samples,
+    p50Ms = Math.Round(wait.P50Ms, 2),
+    p99Ms = Math.Round(wait.P99Ms, 2),
+    bareP50Ms = Math.Round(wait.BareP50Ms, 2),
+    bareP99Ms = Math.Round(wait.BareP99Ms, 2),
+    ratio = Math.Round(wait.P50Ms / wait.BareP50Ms, 3),
+}));
 // Scheduler lag: fire time → queued, on the clustered Quartz store (PostgreSQL) when a connection string is given.
 var store = Arg("--postgres") ?? Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString");
 var lag = await RunSchedulerLagAsync(store);
@@ -209,19 +245,63 @@ async Task<Measure> RunBareAsync()
     return measure;
 }
 
-async Task<Measure> RunTaskBusAsync(bool events)
+// The embedded default: TaskBus on MassTransit's in-memory transport against a bare in-memory consumer.
+async Task RunInMemoryRoundAsync()
+{
+    var bare = await RunBareInMemoryAsync();
+    results.Add(new("inmemory-bare", bare.PerSecond, bare.PerSecond, bare));
+    foreach (var events in new[] { false, true })
+    {
+        var tasks = await RunTaskBusAsync(events, TaskBusTransport.InMemory);
+        results.Add(new(events ? "inmemory-events-on" : "inmemory-events-off", tasks.PerSecond, bare.PerSecond, tasks));
+    }
+}
+
+async Task<Measure> RunBareInMemoryAsync()
 {
     var counter = new Counter();
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Services.AddSingleton(counter);
+    builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
+    builder.Services.AddMassTransit(x =>
+    {
+        x.AddConsumer<BareConsumer>();
+        x.UsingInMemory((context, cfg) => cfg.ReceiveEndpoint("taskbus-bench-bare", e =>
+        {
+            e.ConcurrentMessageLimit = concurrency;
+            e.ConfigureConsumer<BareConsumer>(context);
+        }));
+    });
+    using var host = builder.Build();
+    await host.StartAsync();
+    var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri("queue:taskbus-bench-bare"));
+    await Warmup(() => endpoint.Send(new BareMessage()), counter);
+    var measure = await Time(() => endpoint.Send(new BareMessage()), counter);
+    await host.StopAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  inmemory bare {measure.PerSecond,8:0}/s"));
+    return measure;
+}
+
+async Task<Measure> RunTaskBusAsync(bool events, TaskBusTransport transport = TaskBusTransport.RabbitMQ, string? postgres = null)
+{
+    var counter = new Counter();
+    var builder = Host.CreateApplicationBuilder();
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.AddTaskBus(o =>
     {
-        o.Transport = TaskBusTransport.RabbitMQ;
+        o.Transport = transport;
         o.RabbitMQ.Url = url;
         o.QueueName = "taskbus-bench-tasks";
         o.MaxConcurrentTasks = concurrency;
         o.ScheduleTasks = false;
         o.PublishEvents = events;
+        if (postgres is not null)
+        {
+            o.Store.Provider = TaskStoreProvider.PostgreSQL;
+            o.Store.ConnectionString = postgres;
+        }
     }).AddTask<NoopTask>();
     using var host = builder.Build();
     var manager = host.Services.GetRequiredService<TaskManager>();
@@ -232,8 +312,12 @@ async Task<Measure> RunTaskBusAsync(bool events)
     await Warmup(queue, counter);
     var measure = await Time(queue, counter);
     await host.StopAsync();
-    await DeleteQueueAsync("taskbus-bench-tasks");
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
+    // The store's connections close with the host's services.
+    await ((IAsyncDisposable)host).DisposeAsync();
+    if (transport == TaskBusTransport.RabbitMQ)
+        await DeleteQueueAsync("taskbus-bench-tasks");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  {(transport == TaskBusTransport.InMemory ? "inmemory " : postgres is null ? "" : "postgres ")}events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
     return measure;
 }
 
@@ -261,14 +345,7 @@ async Task<Measure> Time(Func<Task> publish, Counter counter)
     return new Measure(n / clock.Elapsed.TotalSeconds, (double)bytes / n, cpuUs, brokerUs);
 }
 
-async Task DeleteQueueAsync(string queue)
-{
-    var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(url) };
-    await using var connection = await factory.CreateConnectionAsync();
-    await using var channel = await connection.CreateChannelAsync();
-    await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
-    await channel.ExchangeDeleteAsync(queue, ifUnused: false);
-}
+Task DeleteQueueAsync(string queue) => Rabbit.DeleteQueueAsync(url, queue);
 
 // CPU time of the local RabbitMQ (beam.smp), from /proc; zero where it cannot be read.
 static TimeSpan BrokerCpu()
