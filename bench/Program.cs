@@ -51,6 +51,8 @@ for (var round = 0; round <= rounds; round++)
         }
         continue;
     }
+    if (only is "scale-out" or "rss")
+        break;
     if (only is "inmemory")
     {
         await RunInMemoryRoundAsync();
@@ -97,6 +99,11 @@ for (var round = 0; round <= rounds; round++)
     httpResults.Add((web, eventsOn!.PerSecond));
 }
 
+if (Arg("--only") is "scale-out" or "rss")
+{
+    await WorkerCasesAsync(Arg("--only")!);
+    return 0;
+}
 var wait = await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
@@ -152,6 +159,36 @@ Console.WriteLine(JsonSerializer.Serialize(new
     bareP99Ms = Math.Round(wait.BareP99Ms, 2),
     ratio = Math.Round(wait.P50Ms / wait.BareP50Ms, 3),
 }));
+// scale-out and rss start worker processes; they run only when asked (--only scale-out, --only rss) until a worker
+// that exits mid-case under the bench is understood.
+
+async Task WorkerCasesAsync(string? only)
+{
+    if (only is null or "scale-out")
+        await ScaleOutCaseAsync();
+    if (only is null or "rss")
+        await RssCaseAsync();
+}
+
+async Task ScaleOutCaseAsync()
+{
+foreach (var workers in new[] { 1, 2, 4 })
+{
+    var runs = quick ? 100 : 400;
+    var efficiency = await WorkerCases.ScaleOutAsync(url, workers, runs);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale-out: {runs} sleep(200 ms) runs on {workers} worker(s) of 5 slots: {efficiency:0.00} of ideal"));
+    Console.WriteLine(JsonSerializer.Serialize(new { @case = "scale-out", n = runs, workers, efficiency = Math.Round(efficiency, 3) }));
+}
+}
+
+async Task RssCaseAsync()
+{
+var rssRuns = quick ? 2_000 : 20_000;
+var rss = await WorkerCases.RssAsync(url, postgresServer, rssRuns);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rss: a worker (RabbitMQ, PostgreSQL store, HTTP) {rss.IdleMiB:0} MiB idle, {rss.AfterMiB:0} MiB after {rssRuns} runs"));
+Console.WriteLine(JsonSerializer.Serialize(new { @case = "rss", n = rssRuns, idleMiB = Math.Round(rss.IdleMiB, 1), afterMiB = Math.Round(rss.AfterMiB, 1) }));
+}
+
 // Scheduler lag: fire time → queued, on the clustered Quartz store (PostgreSQL) when a connection string is given.
 var store = Arg("--postgres") ?? Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString");
 var lag = await RunSchedulerLagAsync(store);
