@@ -11,7 +11,9 @@ public sealed class TaskRunContext
 {
     private readonly TaskManager _manager;
     private readonly ITaskStore _store;
-    private readonly List<IAsyncDisposable> _locks = [];
+    // Every run gets a context; only runs that lock need the list.
+    private readonly Lock _gate = new();
+    private List<IAsyncDisposable>? _locks;
     private TaskRun? _run;
 
     internal TaskRunContext(TaskManager manager, ITaskStore store)
@@ -73,8 +75,8 @@ public sealed class TaskRunContext
             throw new TimeoutException($"lock {key} was not free within {wait.TotalSeconds:0.###} s", ex);
         }
         var handle = new RunLock(held, this);
-        lock (_locks)
-            _locks.Add(handle);
+        lock (_gate)
+            (_locks ??= []).Add(handle);
         return handle;
     }
 
@@ -82,8 +84,10 @@ public sealed class TaskRunContext
     internal async Task ReleaseLocksAsync()
     {
         IAsyncDisposable[] held;
-        lock (_locks)
+        lock (_gate)
         {
+            if (_locks is not { Count: > 0 })
+                return;
             held = [.. _locks];
             _locks.Clear();
         }
@@ -100,8 +104,8 @@ public sealed class TaskRunContext
         {
             if (Interlocked.Exchange(ref _released, 1) == 1)
                 return ValueTask.CompletedTask;
-            lock (context._locks)
-                context._locks.Remove(this);
+            lock (context._gate)
+                context._locks?.Remove(this);
             return inner.DisposeAsync();
         }
     }
