@@ -195,22 +195,17 @@ Console.WriteLine(JsonSerializer.Serialize(new { @case = "rss", n = rssRuns, idl
 var store = Arg("--postgres") ?? Environment.GetEnvironmentVariable("TaskBus__Store__ConnectionString");
 var lag = await RunSchedulerLagAsync(store);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"scheduler lag ({(store is null ? "memory store" : "clustered PostgreSQL store")}, {lag.Count} ticks every 100 ms): p50 {Percentile(lag, 0.5):0.0} ms, p99 {Percentile(lag, 0.99):0.0} ms, max {lag.Max():0.0} ms"));
+    $"scheduler lag ({(store is null ? "memory store" : "clustered PostgreSQL store")}, {lag.Count} ticks every 100 ms): p50 {Stats.Percentile(lag, 0.5):0.0} ms, p99 {Stats.Percentile(lag, 0.99):0.0} ms, max {lag.Max():0.0} ms"));
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     @case = "scheduler-lag",
     store = store is null ? "memory" : "postgresql",
     ticks = lag.Count,
-    p50Ms = Math.Round(Percentile(lag, 0.5), 1),
-    p99Ms = Math.Round(Percentile(lag, 0.99), 1),
+    p50Ms = Math.Round(Stats.Percentile(lag, 0.5), 1),
+    p99Ms = Math.Round(Stats.Percentile(lag, 0.99), 1),
 }));
 return 0;
 
-static double Percentile(List<double> values, double p)
-{
-    var sorted = values.Order().ToList();
-    return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-}
 
 async Task<List<double>> RunSchedulerLagAsync(string? postgres)
 {

@@ -17,7 +17,7 @@ internal static class QueueAndWaitCase
     {
         var taskBus = await MeasureTaskBusAsync(url, samples);
         var bare = await MeasureBareAsync(url, samples);
-        return new WaitMeasure(samples, Percentile(taskBus, 0.5), Percentile(taskBus, 0.99), Percentile(bare, 0.5), Percentile(bare, 0.99));
+        return new WaitMeasure(samples, Stats.Percentile(taskBus, 0.5), Stats.Percentile(taskBus, 0.99), Stats.Percentile(bare, 0.5), Stats.Percentile(bare, 0.99));
     }
 
     private static async Task<List<double>> MeasureTaskBusAsync(string url, int samples)
@@ -94,12 +94,6 @@ internal static class QueueAndWaitCase
             times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         return times;
-    }
-
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
     }
 }
 
