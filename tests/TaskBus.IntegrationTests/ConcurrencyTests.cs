@@ -56,4 +56,27 @@ public sealed class ConcurrencyTests(RabbitMqFixture rabbit, ITestOutputHelper o
             await rabbit.DeleteQueuesAsync(queue + "_delay_500");
         }
     }
+
+    [Fact]
+    public async Task FreshPublisher_AHundredQueueAndWaitsAtOnce_AllSucceed()
+    {
+        // The first request starts the bus's response endpoint; MassTransit blocks every request on it until it is
+        // up, and a hundred blocked pool threads starved the client that had to bring it up: runs were lost or late.
+        var queue = RabbitMqFixture.NewQueueName("burst");
+        try
+        {
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, "--TaskBus:MaxConcurrentTasks=32");
+            await using var publisher = await PublisherHost.StartAsync(rabbit, queue);
+            var runs = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ =>
+                publisher.Manager.QueueAndWaitAsync("noop", timeout: TimeSpan.FromSeconds(15))));
+            Assert.All(runs, r => Assert.Equal(TaskState.Success, r.State));
+            Assert.Equal(100, runs.Select(r => r.Id).Distinct().Count());
+            // The final run names the worker it ran on, not the process that waited for it.
+            Assert.All(runs, r => Assert.Equal($"{Environment.MachineName}-{worker.Pid}", r.ToEvent(TaskManager.WorkerName).Worker));
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
 }

@@ -177,8 +177,11 @@ public sealed class TaskRun
         Error = Error,
         Redelivered = Redelivered,
         ScheduledFor = ScheduledFor,
-        Worker = worker,
+        Worker = _ranOn ?? worker,
     };
+
+    // The worker a run that finished elsewhere ran on (ApplyRemote); its events name that worker, not this process.
+    private string? _ranOn;
 
     /// <summary>Puts a run rebuilt from its message back in <c>queued</c>, without dispatching again.</summary>
     internal void RestoreQueued(DateTimeOffset queued)
@@ -215,6 +218,7 @@ public sealed class TaskRun
         Error = evt.Error;
         RetryAttempt = evt.RetryAttempt;
         RateLimitAttempt = evt.RateLimitAttempt;
+        _ranOn = string.IsNullOrEmpty(evt.Worker) ? _ranOn : evt.Worker;
     }
 
     /// <inheritdoc />

@@ -15,6 +15,7 @@ internal sealed class TaskQueue
     private readonly ITaskQueueTopology? _topology;
     private readonly Lock _lock = new();
     private Task? _declared;
+    private Task? _responses;
 
     public TaskQueue(IBus bus, TaskBusOptions options, ITaskQueueTopology? topology)
     {
@@ -40,8 +41,33 @@ internal sealed class TaskQueue
         }, cancellationToken);
 
     /// <summary>Sends a queued run as a request and waits for its final event; a timeout throws MassTransit's <see cref="RequestTimeoutException"/>.</summary>
-    public Task<TaskRunEvent> RequestAsync(TaskDescriptor task, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken) =>
-        SendAsync(run, () => task.Message.RequestAsync(_bus, Address, run, timeout, cancellationToken), cancellationToken);
+    public async Task<TaskRunEvent> RequestAsync(TaskDescriptor task, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await ResponsesReadyAsync(cancellationToken);
+        return await SendAsync(run, () => task.Message.RequestAsync(_bus, Address, run, timeout, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// The bus's own endpoint, where responses arrive, is started on RabbitMQ by the first request, and MassTransit
+    /// waits for it synchronously in every request until it is up: a hundred requests at once right after start
+    /// held a hundred pool threads, starved the client that had to finish the start, and lost runs. The first
+    /// request here starts it on one thread; the others wait for that without holding a thread.
+    /// </summary>
+    private Task ResponsesReadyAsync(CancellationToken cancellationToken)
+    {
+        if (_responses is { IsCompletedSuccessfully: true })
+            return Task.CompletedTask;
+        lock (_lock)
+        {
+            if (_responses is null || _responses.IsFaulted || _responses.IsCanceled)
+                _responses = Task.Factory.StartNew(() =>
+                {
+                    var handle = ((IRequestPipeConnector)_bus).ConnectRequestPipe(NewId.NextGuid(), Pipe.Empty<ConsumeContext<TaskRunEvent>>());
+                    handle.Disconnect();
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            return _responses.WaitAsync(cancellationToken);
+        }
+    }
 
     private async Task<T> SendAsync<T>(TaskRun run, Func<Task<T>> send, CancellationToken cancellationToken)
     {
