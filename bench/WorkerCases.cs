@@ -154,7 +154,7 @@ internal static class WorkerCases
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "TaskBus.Worker.dll"), "serve", "--TaskBus:Transport=RabbitMQ",
                 $"--TaskBus:RabbitMQ:Url={url}", $"--TaskBus:QueueName={queue}", "--TaskBus:ScheduleTasks=false", "--Logging:LogLevel:Default=Warning",
-                "--Logging:LogLevel:TaskBus.Worker=Information", .. extra])
+                "--Logging:LogLevel:TaskBus.Worker=Information", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information", .. extra])
                 info.ArgumentList.Add(arg);
             return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker"));
         }
