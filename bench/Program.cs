@@ -10,7 +10,7 @@ using TaskBus.Bench;
 using TaskBus.Contracts;
 using TaskBus.Worker.Tasks;
 
-// Usage: TaskBus.Bench [N] [--quick] [--url amqp://...] [--postgres CONNECTION] [--concurrency C] [--rounds R] [--only CASE]
+// Usage: TaskBus.Bench [N] [--quick] [--url amqp://...] [--postgres CONNECTION] [--redis HOST:PORT] [--concurrency C] [--rounds R] [--only CASE]
 // Queues N noop tasks through TaskBus and N messages through a bare MassTransit consumer, on the
 // same transport and the same kind of queue, in one run; prints tasks/s and the ratio per case, each as a JSON line.
 // --quick: every case, small enough for a CI-sized machine in a few minutes.
@@ -53,7 +53,7 @@ for (var round = 0; round <= rounds; round++)
         }
         continue;
     }
-    if (only is "scale-out" or "rss")
+    if (only is "scale-out" or "rss" or "peers")
         break;
     if (only is "inmemory")
     {
@@ -104,6 +104,11 @@ for (var round = 0; round <= rounds; round++)
 if (Arg("--only") is "scale-out" or "rss")
 {
     await WorkerCasesAsync(Arg("--only")!);
+    return 0;
+}
+if (Arg("--only") is "peers")
+{
+    await PeersAsync();
     return 0;
 }
 var wait = await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000);
@@ -161,8 +166,47 @@ Console.WriteLine(JsonSerializer.Serialize(new
     bareP99Ms = Math.Round(wait.BareP99Ms, 2),
     ratio = Math.Round(wait.P50Ms / wait.BareP50Ms, 3),
 }));
-// scale-out and rss start worker processes; they run only when asked (--only scale-out, --only rss) until a worker
-// that exits mid-case under the bench is understood.
+// Worker processes: scale-out on sleep runs, and what a deployed worker costs in memory.
+await WorkerCasesAsync(null);
+await PeersAsync();
+
+// Hangfire 1.8 on Redis and on PostgreSQL, the same no-op job, against this run's TaskBus figures: events on
+// (RabbitMQ, memory store) for Redis, and every run stored in PostgreSQL for Hangfire's PostgreSQL storage.
+async Task PeersAsync()
+{
+    var redis = Arg("--redis") ?? "localhost:6379";
+    var taskBus = MedianPerSecond("events-on") ?? (await RunTaskBusAsync(true)).PerSecond;
+    double stored;
+    if (MedianPerSecond("postgres-events-on") is { } known)
+        stored = known;
+    else
+    {
+        await using var database = await BenchDatabase.CreateAsync(postgresServer);
+        stored = (await RunTaskBusAsync(true, TaskBusTransport.RabbitMQ, database.ConnectionString)).PerSecond;
+    }
+    foreach (var (name, jobs, run, ours, oursCase) in new (string, int, Func<int, Task<double>>, double, string)[]
+    {
+        ("peer-hangfire-redis", quick ? 1_000 : 5_000, j => HangfireCase.RedisAsync(redis, j, concurrency), taskBus, "events-on"),
+        ("peer-hangfire-postgres", quick ? 300 : 2_000, j => HangfireCase.PostgresAsync(postgresServer, j, concurrency), stored, "postgres-events-on"),
+    })
+    {
+        var peer = await run(jobs);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: Hangfire {peer:0} jobs/s ({concurrency} workers); TaskBus {oursCase} {ours:0} tasks/s = {ours / peer:0.0}×"));
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            @case = name,
+            n = jobs,
+            hangfirePerSecond = Math.Round(peer, 1),
+            taskBusCase = oursCase,
+            taskBusPerSecond = Math.Round(ours, 1),
+            ratio = Math.Round(ours / peer, 2),
+        }));
+    }
+}
+
+double? MedianPerSecond(string name) =>
+    results.Any(r => r.Case == name) ? Median(results.Where(r => r.Case == name)).PerSecond : null;
 
 async Task WorkerCasesAsync(string? only)
 {
@@ -176,7 +220,7 @@ async Task ScaleOutCaseAsync()
 {
 foreach (var workers in new[] { 1, 2, 4 })
 {
-    var runs = quick ? 100 : 400;
+    var runs = 400;
     var efficiency = await WorkerCases.ScaleOutAsync(url, workers, runs);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale-out: {runs} sleep(200 ms) runs on {workers} worker(s) of 5 slots: {efficiency:0.00} of ideal"));
     Console.WriteLine(JsonSerializer.Serialize(new { @case = "scale-out", n = runs, workers, efficiency = Math.Round(efficiency, 3) }));
