@@ -11,8 +11,9 @@ internal sealed class BatchPump<T>(int maxBatch, Func<IReadOnlyList<T>, Task> ha
 {
     private readonly Channel<T> _pending = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _lock = new();
-    private TaskCompletionSource? _waiting;
-    private long _waitingUpto;
+    private readonly Queue<(long Upto, TaskCompletionSource Done)> _waiters = new();
+    private long _lastUpto;
+    private TaskCompletionSource? _lastDone;
     private long _posted;
     private long _handled;
     private Task? _loop;
@@ -36,11 +37,15 @@ internal sealed class BatchPump<T>(int maxBatch, Func<IReadOnlyList<T>, Task> ha
         {
             if (_handled >= upto || _loop is null || _loop.IsCompleted)
                 return Task.CompletedTask;
-            // One wait shared by every caller until it completes: it lasts until the latest of them is handed on,
-            // at most a batch longer for the others, and costs one allocation per batch, not one per caller.
-            _waiting ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waitingUpto = Math.Max(_waitingUpto, upto);
-            return _waiting.Task;
+            // Each wait ends with the batch that covers its caller's items. A caller shares the latest wait only when
+            // that one needs no more than it does; one wait shared by all, extended by every later caller, ended only
+            // once no caller came in a whole batch: under steady load every waiter was held to the last one.
+            if (_waiters.Count > 0 && _lastUpto >= upto)
+                return _lastDone!.Task;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Enqueue((upto, done));
+            (_lastUpto, _lastDone) = (upto, done);
+            return done.Task;
         }
     }
 
@@ -72,11 +77,8 @@ internal sealed class BatchPump<T>(int maxBatch, Func<IReadOnlyList<T>, Task> ha
         lock (_lock)
         {
             _handled += count;
-            if (_waiting is not null && _waitingUpto <= _handled)
-            {
-                _waiting.TrySetResult();
-                _waiting = null;
-            }
+            while (_waiters.TryPeek(out var waiter) && waiter.Upto <= _handled)
+                _waiters.Dequeue().Done.TrySetResult();
         }
     }
 }

@@ -26,6 +26,7 @@ internal sealed partial class TaskRunProcessor(ITaskStore store, TaskRunDispatch
     public static readonly TimeSpan SlotLeaseMargin = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, Counter> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _enabledReads = new(StringComparer.Ordinal);
     private int _numConcurrentTasks;
 
     /// <summary>Runs in progress.</summary>
@@ -38,6 +39,30 @@ internal sealed partial class TaskRunProcessor(ITaskStore store, TaskRunDispatch
     /// <summary>Runs in progress by task, for tasks with any.</summary>
     public Dictionary<string, int> Running() =>
         _running.Where(p => p.Value.Value > 0).ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a task is enabled, as the store has it now. Runs of one task that arrive while its flag is being read
+    /// share that read: with the PostgreSQL store a read per run cost as much as the rest of the run.
+    /// </summary>
+    internal Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
+    {
+        Lazy<Task<bool>>? mine = null;
+        mine = new Lazy<Task<bool>>(() => ReadEnabledAsync(taskName, mine!));
+        return _enabledReads.GetOrAdd(taskName, mine).Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<bool> ReadEnabledAsync(string taskName, Lazy<Task<bool>> read)
+    {
+        try
+        {
+            // Shared by every waiting run, so no one run's cancellation ends it.
+            return (await store.GetTaskAsync(taskName, stopping)).Enabled;
+        }
+        finally
+        {
+            _enabledReads.TryRemove(KeyValuePair.Create(taskName, read));
+        }
+    }
 
     /// <summary>Takes a run to its outcome; <paramref name="requeue"/> sends a next round or a rate-limited copy after a delay.</summary>
     /// <param name="task">The run's task.</param>
@@ -54,7 +79,7 @@ internal sealed partial class TaskRunProcessor(ITaskStore store, TaskRunDispatch
             LogDuplicateTick(logger, run.Task, run.Id);
             return ConsumeOutcome.Dropped;
         }
-        if (!(await store.GetTaskAsync(task.Name, cancellationToken)).Enabled)
+        if (!await IsEnabledAsync(task.Name, cancellationToken))
         {
             run.Error = $"task {task.Name} is disabled";
             run.SetState(TaskState.Aborted);

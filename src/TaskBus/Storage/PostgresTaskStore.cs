@@ -71,10 +71,18 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         """,
     ];
 
-    private const string UpsertRun = """
+    // One statement per batch, however many runs it holds: the rows come in as arrays (one per column), so the
+    // server parses and plans once; a statement per run cost more than the bus that fed it.
+    private const string UpsertRuns = """
         INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
             from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+        SELECT id, task, state, state_rank, priority, params::jsonb, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+            $8::timestamptz[], $9::timestamptz[], $10::float8[], $11::text[], $12::text[], $13::int[], $14::int[],
+            $15::text[], $16::text[], $17::bool[], $18::timestamptz[])
+            AS u(id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
         ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
             priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
             "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
@@ -84,8 +92,9 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
         """;
 
-    private const string UpsertLastRun = """
-        INSERT INTO taskbus_tasks AS t (name, last_run_end, last_run_duration_ms, last_run_state) VALUES ($1, $2, $3, $4)
+    private const string UpsertLastRuns = """
+        INSERT INTO taskbus_tasks AS t (name, last_run_end, last_run_duration_ms, last_run_state)
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[])
         ON CONFLICT (name) DO UPDATE SET last_run_end = excluded.last_run_end,
             last_run_duration_ms = excluded.last_run_duration_ms, last_run_state = excluded.last_run_state
         WHERE t.last_run_end IS NULL OR excluded.last_run_end >= t.last_run_end
@@ -126,41 +135,56 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(runs);
         if (runs.Count == 0)
             return;
-        await using var batch = _dataSource.CreateBatch();
+        // A row can change once per statement: the furthest change of each run (the last of equals), in id order so
+        // that two writers touching the same runs lock them in the same order.
+        var latest = new Dictionary<string, TaskRunEvent>(runs.Count, StringComparer.Ordinal);
         foreach (var run in runs)
         {
-            var upsert = new NpgsqlBatchCommand(UpsertRun);
-            upsert.Parameters.Add(new() { Value = run.Id });
-            upsert.Parameters.Add(new() { Value = run.Task });
-            upsert.Parameters.Add(new() { Value = run.State.ToWire() });
-            upsert.Parameters.Add(new() { Value = RunCursor.Rank(run).Item3 });
-            upsert.Parameters.Add(new() { Value = run.Priority.ToWire() });
-            upsert.Parameters.Add(new() { Value = (object?)run.Params?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
-            upsert.Parameters.Add(new() { Value = run.Queued ?? throw new ArgumentException($"run {run.Id} was never queued", nameof(runs)) });
-            upsert.Parameters.Add(Nullable(run.Start, NpgsqlDbType.TimestampTz));
-            upsert.Parameters.Add(Nullable(run.End, NpgsqlDbType.TimestampTz));
-            upsert.Parameters.Add(Nullable(run.DurationMs, NpgsqlDbType.Double));
-            upsert.Parameters.Add(new() { Value = run.FromRunId });
-            upsert.Parameters.Add(new() { Value = run.RootRunId });
-            upsert.Parameters.Add(new() { Value = run.RetryAttempt });
-            upsert.Parameters.Add(new() { Value = run.RateLimitAttempt });
-            upsert.Parameters.Add(Nullable(run.Error, NpgsqlDbType.Text));
-            upsert.Parameters.Add(new() { Value = run.Worker });
-            upsert.Parameters.Add(new() { Value = run.Redelivered });
-            upsert.Parameters.Add(Nullable(run.ScheduledFor, NpgsqlDbType.TimestampTz));
-            batch.BatchCommands.Add(upsert);
-            if (run.State.IsFinished())
-            {
-                var last = new NpgsqlBatchCommand(UpsertLastRun);
-                last.Parameters.Add(new() { Value = run.Task });
-                last.Parameters.Add(Nullable(run.End, NpgsqlDbType.TimestampTz));
-                last.Parameters.Add(Nullable(run.DurationMs, NpgsqlDbType.Double));
-                last.Parameters.Add(new() { Value = run.State.ToWire() });
-                batch.BatchCommands.Add(last);
-            }
+            _ = run.Queued ?? throw new ArgumentException($"run {run.Id} was never queued", nameof(runs));
+            if (!latest.TryGetValue(run.Id, out var seen) || RunCursor.Rank(run).CompareTo(RunCursor.Rank(seen)) >= 0)
+                latest[run.Id] = run;
+        }
+        var rows = latest.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToArray();
+        await using var batch = _dataSource.CreateBatch();
+        var upsert = new NpgsqlBatchCommand(UpsertRuns);
+        upsert.Parameters.Add(Column(rows, r => r.Id));
+        upsert.Parameters.Add(Column(rows, r => r.Task));
+        upsert.Parameters.Add(Column(rows, r => r.State.ToWire()));
+        upsert.Parameters.Add(Column(rows, r => RunCursor.Rank(r).Item3));
+        upsert.Parameters.Add(Column(rows, r => r.Priority.ToWire()));
+        upsert.Parameters.Add(Column(rows, r => r.Params?.GetRawText()));
+        upsert.Parameters.Add(Column(rows, r => (DateTimeOffset?)r.Queued!.Value));
+        upsert.Parameters.Add(Column(rows, r => r.Start));
+        upsert.Parameters.Add(Column(rows, r => r.End));
+        upsert.Parameters.Add(Column(rows, r => r.DurationMs));
+        upsert.Parameters.Add(Column(rows, r => r.FromRunId));
+        upsert.Parameters.Add(Column(rows, r => r.RootRunId));
+        upsert.Parameters.Add(Column(rows, r => r.RetryAttempt));
+        upsert.Parameters.Add(Column(rows, r => r.RateLimitAttempt));
+        upsert.Parameters.Add(Column(rows, r => r.Error));
+        upsert.Parameters.Add(Column(rows, r => r.Worker));
+        upsert.Parameters.Add(Column(rows, r => r.Redelivered));
+        upsert.Parameters.Add(Column(rows, r => r.ScheduledFor));
+        batch.BatchCommands.Add(upsert);
+        // Each task's last run: the latest to end in this batch, also one a later change of its run replaced (a retry).
+        var last = runs.Where(r => r.State.IsFinished())
+            .GroupBy(r => r.Task, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(r => r.End ?? DateTimeOffset.MinValue)!)
+            .OrderBy(r => r.Task, StringComparer.Ordinal)
+            .ToArray();
+        if (last.Length > 0)
+        {
+            var lastRuns = new NpgsqlBatchCommand(UpsertLastRuns);
+            lastRuns.Parameters.Add(Column(last, r => r.Task));
+            lastRuns.Parameters.Add(Column(last, r => r.End));
+            lastRuns.Parameters.Add(Column(last, r => r.DurationMs));
+            lastRuns.Parameters.Add(Column(last, r => r.State.ToWire()));
+            batch.BatchCommands.Add(lastRuns);
         }
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private static NpgsqlParameter<T[]> Column<T>(TaskRunEvent[] rows, Func<TaskRunEvent, T> value) => new() { TypedValue = Array.ConvertAll(rows, r => value(r)) };
 
     /// <inheritdoc />
     public async Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken)

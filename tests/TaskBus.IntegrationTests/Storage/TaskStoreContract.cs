@@ -79,6 +79,8 @@ public abstract class TaskStoreContract : IAsyncLifetime
 
         var stored = await Store.GetRunAsync(failed.Id, CancellationToken.None);
         Assert.Equal((TaskState.Queued, 1), (stored!.State, stored.RetryAttempt));
+        // The failure the retry replaced is still the task's last finished run.
+        Assert.Equal(TaskState.Failure, (await Store.GetTaskAsync("retryable", CancellationToken.None)).LastRunState);
     }
 
     [Fact]

@@ -31,6 +31,35 @@ public class BatchPumpTests
     }
 
     [Fact]
+    public async Task HandedOnAsync_EndsWithTheBatchThatCoversIt_NotWithALaterCallersBatch()
+    {
+        // Each batch waits for a gate of its own; the pump says when a batch has started.
+        var gates = new[] { new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var started = new[] { new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var batches = 0;
+        var pump = new BatchPump<int>(10, async _ =>
+        {
+            var i = batches++;
+            started[i].SetResult();
+            await gates[i].Task;
+        });
+        pump.Start();
+        pump.Post(1);
+        var first = pump.HandedOnAsync();
+        await started[0].Task.WaitAsync(TimeSpan.FromSeconds(30));
+        pump.Post(2); // waits for the next batch
+        var second = pump.HandedOnAsync();
+
+        gates[0].SetResult();
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        await started[1].Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(second.IsCompleted);
+        gates[1].SetResult();
+        await second.WaitAsync(TimeSpan.FromSeconds(30));
+        await pump.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task HandedOnAsync_NotStartedOrStopped_DoesNotWait()
     {
         var pump = new BatchPump<int>(10, _ => Task.CompletedTask);
