@@ -60,6 +60,14 @@ for (var round = 0; round <= rounds; round++)
         await RunInMemoryRoundAsync();
         continue;
     }
+    if (only is "postgres-events-on")
+    {
+        var bareRound = await RunBareAsync();
+        await using var db = await BenchDatabase.CreateAsync(postgresServer);
+        var storedRound = await RunTaskBusAsync(true, TaskBusTransport.RabbitMQ, db.ConnectionString);
+        results.Add(new(only, storedRound.PerSecond, bareRound.PerSecond, storedRound));
+        continue;
+    }
     if (only is not null)
     {
         var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
@@ -111,9 +119,10 @@ if (Arg("--only") is "peers")
     await PeersAsync();
     return 0;
 }
-var wait = await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
+var wait = Arg("--only") is null ? await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000) : null;
+if (wait is not null)
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
 
 Console.WriteLine();
 Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
@@ -156,6 +165,9 @@ if (httpResults.Count > 0)
         p99Ms = Math.Round(web.P99Ms, 1),
     }));
 }
+// --only CASE: that case's lines and no more.
+if (wait is null)
+    return 0;
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     @case = "queue-and-wait",
