@@ -28,6 +28,8 @@ const int InFlight = 256;
 
 Console.WriteLine($"bench: n={n} concurrency={concurrency} rounds={rounds} broker={new Uri(url).Host} cores={Environment.ProcessorCount}");
 var results = new List<Result>();
+// One row per figure for the README table: the case, what was measured, the figure, and its bar where it has one.
+var summary = new List<(string Case, string What, string Figure, string Bar, bool? Met)>();
 var httpResults = new List<(HttpMeasure Http, double BusPerSecond)>();
 // Round 0 warms the JIT (tiered compilation changes per-message cost a lot) and is not counted.
 for (var round = 0; round <= rounds; round++)
@@ -133,9 +135,15 @@ foreach (var group in results.GroupBy(r => r.Case))
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{best.Case,-20} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
 }
+var ratioBars = new Dictionary<string, double> { ["inmemory-events-off"] = 0.9, ["inmemory-events-on"] = 0.6, ["postgres-events-on"] = 0.6 };
 foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bare" or "inmemory-bare")))
 {
     var best = Median(group);
+    var ratio = best.PerSecond / best.BarePerSecond;
+    summary.Add((best.Case, $"tasks/s ÷ bare MassTransit{(best.Case.StartsWith("inmemory", StringComparison.Ordinal) ? " in-memory" : "")}",
+        string.Create(CultureInfo.InvariantCulture, $"{best.PerSecond:0} / {best.BarePerSecond:0} = **{ratio:0.00}**"),
+        ratioBars.TryGetValue(best.Case, out var bar) ? string.Create(CultureInfo.InvariantCulture, $"≥ {bar}") : "—",
+        ratioBars.TryGetValue(best.Case, out bar) ? ratio >= bar : null));
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         @case = best.Case,
@@ -151,6 +159,8 @@ foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bar
 if (httpResults.Count > 0)
 {
     var (web, bus) = httpResults.OrderBy(r => r.Http.RequestsPerSecond / r.BusPerSecond).ElementAt(httpResults.Count / 2);
+    summary.Add(("http", $"POST /tasks/noop req/s ÷ events-on tasks/s; p50, p99", string.Create(CultureInfo.InvariantCulture,
+        $"{web.RequestsPerSecond:0} / {bus:0} = **{web.RequestsPerSecond / bus:0.00}**; {web.P50Ms:0.0} ms, {web.P99Ms:0.0} ms"), "—", null));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"http (POST /tasks/noop, {HttpCase.Clients} clients): {web.RequestsPerSecond:0} req/s = {web.RequestsPerSecond / bus:0.00} of the bus's {bus:0} tasks/s (events on); p50 {web.P50Ms:0.0} ms, p99 {web.P99Ms:0.0} ms"));
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -168,6 +178,9 @@ if (httpResults.Count > 0)
 // --only CASE: that case's lines and no more.
 if (wait is null)
     return 0;
+summary.Add(("queue-and-wait", "p50 ÷ MassTransit request/response p50; p99", string.Create(CultureInfo.InvariantCulture,
+    $"{wait.P50Ms:0.00} / {wait.BareP50Ms:0.00} ms = **{wait.P50Ms / wait.BareP50Ms:0.00}×**; p99 {wait.P99Ms:0.0} ms"), "≤ 1.5×, p99 ≤ 10 ms",
+    wait.P50Ms / wait.BareP50Ms <= 1.5 && wait.P99Ms <= 10));
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     @case = "queue-and-wait",
@@ -214,6 +227,7 @@ async Task PeersAsync()
             taskBusPerSecond = Math.Round(ours, 1),
             ratio = Math.Round(ours / peer, 2),
         }));
+        summary.Add((name, $"TaskBus {oursCase} ÷ Hangfire 1.8, no-op", string.Create(CultureInfo.InvariantCulture, $"{ours:0} / {peer:0} = **{ours / peer:0.0}×**"), "—", null));
     }
 }
 
@@ -236,6 +250,7 @@ foreach (var workers in new[] { 1, 2, 4 })
     var efficiency = await WorkerCases.ScaleOutAsync(url, workers, runs);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scale-out: {runs} sleep(200 ms) runs on {workers} worker(s) of 5 slots: {efficiency:0.00} of ideal"));
     Console.WriteLine(JsonSerializer.Serialize(new { @case = "scale-out", n = runs, workers, efficiency = Math.Round(efficiency, 3) }));
+    summary.Add(("scale-out", $"{runs} × sleep(200 ms), {workers} worker(s) × 5 slots: of ideal", string.Create(CultureInfo.InvariantCulture, $"**{efficiency:0.00}**"), "≥ 0.9", efficiency >= 0.9));
 }
 }
 
@@ -245,6 +260,8 @@ var rssRuns = quick ? 2_000 : 20_000;
 var rss = await WorkerCases.RssAsync(url, postgresServer, rssRuns);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rss: a worker (RabbitMQ, PostgreSQL store, HTTP) {rss.IdleMiB:0} MiB idle, {rss.AfterMiB:0} MiB after {rssRuns} runs"));
 Console.WriteLine(JsonSerializer.Serialize(new { @case = "rss", n = rssRuns, idleMiB = Math.Round(rss.IdleMiB, 1), afterMiB = Math.Round(rss.AfterMiB, 1) }));
+summary.Add(("rss", $"worker (RabbitMQ, PostgreSQL, HTTP) idle / after {rssRuns} runs", string.Create(CultureInfo.InvariantCulture, $"**{rss.IdleMiB:0} / {rss.AfterMiB:0} MiB**"),
+    "≤ 100 / ≤ 150 MiB", rss.IdleMiB <= 100 && rss.AfterMiB <= 150));
 }
 
 // Scheduler lag: fire time → queued, on the clustered Quartz store (PostgreSQL) when a connection string is given.
@@ -260,6 +277,15 @@ Console.WriteLine(JsonSerializer.Serialize(new
     p50Ms = Math.Round(Stats.Percentile(lag, 0.5), 1),
     p99Ms = Math.Round(Stats.Percentile(lag, 0.99), 1),
 }));
+
+// The README table: every figure of this run against its bar.
+Console.WriteLine();
+Console.WriteLine($"README table ({Environment.ProcessorCount} cores, broker {new Uri(url).Host}, n={n}, rounds={rounds}{(quick ? ", quick" : "")}):");
+Console.WriteLine();
+Console.WriteLine("| case | measured | figure | bar | |");
+Console.WriteLine("|---|---|---|---|---|");
+foreach (var row in summary)
+    Console.WriteLine($"| `{row.Case}` | {row.What} | {row.Figure} | {row.Bar} | {(row.Met is null ? "" : row.Met.Value ? "met" : "**not met**")} |");
 return 0;
 
 
