@@ -36,6 +36,8 @@ internal static class WorkerHost
         // The slim builder leaves out IIS, HTTP/3 and the rest a worker never uses (a few MiB of a worker's memory);
         // https:// URLs in TaskBus:Http:Urls still get Kestrel's certificate configuration.
         web.WebHost.UseKestrelHttpsConfiguration();
+        // The slim builder forces the simple console formatter; Logging:Console (the compact one) decides again.
+        web.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(web.Configuration.GetSection("Logging:Console"));
         web.WebHost.UseUrls(urls);
         CommandLineHost.ConfigureLogging(web);
         web.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
