@@ -46,6 +46,8 @@ internal sealed partial class TaskRunProcessor(ITaskStore store, TaskRunDispatch
     /// </summary>
     internal Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
     {
+        if (_enabledReads.TryGetValue(taskName, out var pending))
+            return pending.Value.WaitAsync(cancellationToken);
         Lazy<Task<bool>>? mine = null;
         mine = new Lazy<Task<bool>>(() => ReadEnabledAsync(taskName, mine!));
         return _enabledReads.GetOrAdd(taskName, mine).Value.WaitAsync(cancellationToken);

@@ -140,7 +140,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         var latest = new Dictionary<string, TaskRunEvent>(runs.Count, StringComparer.Ordinal);
         foreach (var run in runs)
         {
-            _ = run.Queued ?? throw new ArgumentException($"run {run.Id} was never queued", nameof(runs));
+            if (run.Queued is null)
+                throw new ArgumentException($"run {run.Id} was never queued", nameof(runs));
             if (!latest.TryGetValue(run.Id, out var seen) || RunCursor.Rank(run).CompareTo(RunCursor.Rank(seen)) >= 0)
                 latest[run.Id] = run;
         }
@@ -153,7 +154,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         upsert.Parameters.Add(Column(rows, r => RunCursor.Rank(r).Item3));
         upsert.Parameters.Add(Column(rows, r => r.Priority.ToWire()));
         upsert.Parameters.Add(Column(rows, r => r.Params?.GetRawText()));
-        upsert.Parameters.Add(Column(rows, r => (DateTimeOffset?)r.Queued!.Value));
+        upsert.Parameters.Add(Column(rows, r => r.Queued));
         upsert.Parameters.Add(Column(rows, r => r.Start));
         upsert.Parameters.Add(Column(rows, r => r.End));
         upsert.Parameters.Add(Column(rows, r => r.DurationMs));
