@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Http;
 using TaskBus.Worker.Tasks;
 

@@ -7,6 +7,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TaskBus;
 using TaskBus.Bench;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Contracts;
 using TaskBus.Worker.Tasks;
 

@@ -3,6 +3,8 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Worker.Tasks;
 
 namespace TaskBus.Bench;

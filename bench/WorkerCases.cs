@@ -3,6 +3,8 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Contracts.Tasks;
 
 namespace TaskBus.Bench;

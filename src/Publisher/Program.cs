@@ -6,13 +6,17 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Spectre.Console;
 using TaskBus;
+using TaskBus.Client;
 using TaskBus.CommandLine;
+using TaskBus.Configuration;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
-using Spectre.Console;
 using TaskBus.Publisher;
+using TaskBus.Runs;
 using TaskBus.Serialization;
+using TaskBus.Tasks;
 
 string[] configArgs, commandArgs;
 try

@@ -2,6 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 
 namespace TaskBus.Publisher;
 

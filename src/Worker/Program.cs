@@ -2,9 +2,12 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TaskBus;
+using TaskBus.Client;
 using TaskBus.CommandLine;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 using TaskBus.Worker;
 
 string[] configArgs, commandArgs;

@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 
 namespace TaskBus.Worker;
 

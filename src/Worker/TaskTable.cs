@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Spectre.Console;
+using TaskBus.Runs;
 using TaskBus.Serialization;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker;
 

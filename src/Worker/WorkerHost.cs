@@ -7,6 +7,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using TaskBus.CommandLine;
+using TaskBus.Configuration;
 using TaskBus.Diagnostics;
 using TaskBus.Http;
 
@@ -20,31 +21,29 @@ internal static class WorkerHost
 {
     public static IHost Build(string[] configurationArgs, bool serveHttp, Action<TaskBusOptions>? configure = null, Action<IServiceCollection>? services = null)
     {
-        // The web host's own configuration (appsettings, appsettings.{Environment}, environment, command line)
-        // decides whether it serves HTTP: TaskBus:Http:Urls, bound as the options bind it.
+        // The web host's own configuration (appsettings, appsettings.{Environment}, environment, command line) holds
+        // the TaskBus options, bound once here: TaskBus:Http:Urls decides whether this host serves HTTP, and the same
+        // object is the options of the host that is built.
         var web = serveHttp ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory }) : null;
-        var urls = web is null ? [] : HttpUrls(web.Configuration);
-        if (web is null || urls.Length == 0)
-        {
-            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
-            CommandLineHost.ConfigureLogging(builder);
-            builder.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
-            AddOpenTelemetry(builder.Services);
-            services?.Invoke(builder.Services);
-            return builder.Build();
-        }
+        IHostApplicationBuilder builder = web is not null ? web : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
+        var options = TaskBusOptions.Bind(builder.Configuration.GetSection(TaskBusOptions.SectionName), configure);
+        var urls = options.Http.Urls.Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries);
+        if (web is not null && urls.Length == 0)
+            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
+        CommandLineHost.ConfigureLogging(builder);
+        builder.Services.AddTaskBus(options).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
+        AddOpenTelemetry(builder.Services);
+        services?.Invoke(builder.Services);
+        if (builder is not WebApplicationBuilder server)
+            return ((HostApplicationBuilder)builder).Build();
         // The slim builder leaves out IIS, HTTP/3 and the rest a worker never uses (a few MiB of a worker's memory);
         // https:// URLs in TaskBus:Http:Urls still get Kestrel's certificate configuration.
-        web.WebHost.UseKestrelHttpsConfiguration();
+        server.WebHost.UseKestrelHttpsConfiguration();
         // The slim builder forces the simple console formatter; Logging:Console (the compact one) decides again.
-        web.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(web.Configuration.GetSection("Logging:Console"));
-        web.WebHost.UseUrls(urls);
-        CommandLineHost.ConfigureLogging(web);
-        web.AddTaskBus(configure).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
-        web.Services.AddTaskBusHttp();
-        AddOpenTelemetry(web.Services);
-        services?.Invoke(web.Services);
-        var app = web.Build();
+        server.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(server.Configuration.GetSection("Logging:Console"));
+        server.WebHost.UseUrls(urls);
+        server.Services.AddTaskBusHttp();
+        var app = server.Build();
         app.MapTaskBus();
         return app;
     }
@@ -69,8 +68,4 @@ internal static class WorkerHost
             .WithTracing(t => t.AddSource(TaskBusTelemetry.Name, "MassTransit").AddOtlpExporter())
             .WithMetrics(m => m.AddMeter(TaskBusTelemetry.Name).AddOtlpExporter());
     }
-
-    private static string[] HttpUrls(ConfigurationManager configuration) =>
-        (configuration.GetSection(TaskBusOptions.SectionName).Get<TaskBusOptions>()?.Http.Urls ?? "")
-        .Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries);
 }

@@ -2,6 +2,7 @@ using MassTransit;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
 using TaskBus.IntegrationTests.Support;
+using TaskBus.Postgres;
 using TaskBus.Storage;
 using Xunit.Abstractions;
 

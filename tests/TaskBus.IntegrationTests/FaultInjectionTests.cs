@@ -31,7 +31,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
             var interrupted = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Interrupted);
             Assert.NotNull(interrupted.End);
             // The stored run says so too (aio-fluid's shutdown case), written before the worker exited.
-            await using (var history = new TaskBus.Storage.PostgresTaskStore(postgres.ConnectionString))
+            await using (var history = new TaskBus.Postgres.PostgresTaskStore(postgres.ConnectionString))
             {
                 var stored = await history.GetRunAsync(runId, CancellationToken.None);
                 Assert.Equal(TaskState.Interrupted, stored?.State);
@@ -61,7 +61,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
         var postgres = new PostgresFixture();
         await postgres.InitializeAsync();
         await using var dropDatabase = new AsyncCleanup(postgres.DisposeAsync);
-        await using var history = new TaskBus.Storage.PostgresTaskStore(postgres.ConnectionString);
+        await using var history = new TaskBus.Postgres.PostgresTaskStore(postgres.ConnectionString);
         try
         {
             await using var watcher = await EventWatcher.StartAsync(rabbit, queue);

@@ -60,6 +60,8 @@ public sealed class PackageTests(ITestOutputHelper output) : IDisposable
             using Microsoft.Extensions.Logging;
             using Hello;
             using TaskBus;
+            using TaskBus.Client;
+            using TaskBus.Tasks;
 
             var builder = Host.CreateApplicationBuilder(args);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -2,7 +2,10 @@ using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 
 namespace TaskBus.Http.Dashboard;
 
@@ -17,7 +20,7 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Channel<TaskRunEvent>[] _clients = [];
     private HostReceiveEndpointHandle? _busListener;
-    private bool _localSinkAdded;
+    private bool _handlersAdded;
 
     /// <summary>Subscribes to events from now on: once this returns, no event can slip past the subscription.</summary>
     public async Task<Subscription> SubscribeAsync(CancellationToken cancellationToken)
@@ -53,9 +56,13 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
             Volatile.Write(ref _clients, [.. _clients, channel]);
             if (!options.Value.PublishEvents)
             {
-                if (!_localSinkAdded)
-                    manager.Dispatcher.AddSink(Broadcast, wantsInit: false);
-                _localSinkAdded = true;
+                // This process's own changes, as its handlers see them.
+                if (!_handlersAdded)
+                {
+                    foreach (var state in Enum.GetValues<TaskState>().Where(s => s != TaskState.Init))
+                        manager.RegisterHandler($"{state.ToWire()}.dashboard", run => Broadcast(run.ToEvent(TaskManager.WorkerName)));
+                }
+                _handlersAdded = true;
             }
             else if (_busListener is null)
             {
@@ -125,6 +132,6 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
         _gate.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stopping the dashboard's event listener failed")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "Stopping the dashboard's event listener failed")]
     private static partial void LogStopFailed(ILogger logger, Exception exception);
 }

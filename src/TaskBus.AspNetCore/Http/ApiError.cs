@@ -2,4 +2,4 @@ namespace TaskBus.Http;
 
 /// <summary>Why a request was refused.</summary>
 /// <param name="Error">The reason, in one line.</param>
-public sealed record ApiError(string Error);
+internal sealed record ApiError(string Error);

@@ -3,18 +3,21 @@ using HealthChecks.UI.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using TaskBus.Client;
+using TaskBus.Configuration;
 using TaskBus.Contracts;
 using TaskBus.Http.Dashboard;
 using TaskBus.Http.Security;
+using TaskBus.Runs;
 using TaskBus.Serialization;
 using TaskBus.Storage;
-using TaskBus.Transport;
+using TaskBus.Tasks;
 
 namespace TaskBus.Http;
 

@@ -3,7 +3,7 @@ using TaskBus.Contracts;
 namespace TaskBus.Http;
 
 /// <summary>A task as the HTTP API shows it: its options and what the store keeps of it.</summary>
-public sealed record TaskInfo
+internal sealed record TaskInfo
 {
     /// <summary>The task name.</summary>
     public required string Name { get; init; }

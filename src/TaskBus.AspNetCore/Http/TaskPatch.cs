@@ -1,7 +1,7 @@
 namespace TaskBus.Http;
 
 /// <summary>The body of <c>PATCH /tasks/{name}</c>.</summary>
-public sealed record TaskPatch
+internal sealed record TaskPatch
 {
     /// <summary>Enable or disable the task; unchanged when absent.</summary>
     public bool? Enabled { get; init; }

@@ -1,9 +1,10 @@
+using TaskBus.Client;
 using TaskBus.Storage;
 
 namespace TaskBus.Http;
 
 /// <summary>The body of <c>GET /tasks-status</c>.</summary>
-public sealed record TasksStatus
+internal sealed record TasksStatus
 {
     /// <summary>Workers that reported within the last 5 s.</summary>
     public required IReadOnlyList<WorkerStatus> Workers { get; init; }
@@ -19,4 +20,4 @@ public sealed record TasksStatus
 /// <param name="Queue">The queue cleared.</param>
 /// <param name="Priority">The priority cleared, or null for all.</param>
 /// <param name="Removed">How many waiting runs were removed (each ended <c>aborted</c>).</param>
-public sealed record QueueCleared(string Queue, string? Priority, int Removed);
+internal sealed record QueueCleared(string Queue, string? Priority, int Removed);

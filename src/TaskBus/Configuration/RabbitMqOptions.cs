@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Configuration;
 
 /// <summary>RabbitMQ connection settings (<c>TaskBus:RabbitMQ</c>).</summary>
 public sealed class RabbitMqOptions

@@ -1,4 +1,6 @@
-namespace TaskBus;
+using TaskBus.Tasks;
+
+namespace TaskBus.Configuration;
 
 /// <summary>
 /// Changes a task's retry policy from configuration (<c>TaskBus:Retries:&lt;task&gt;</c>); each value left

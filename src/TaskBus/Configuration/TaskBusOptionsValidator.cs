@@ -1,13 +1,20 @@
 using Microsoft.Extensions.Options;
+using TaskBus.Tasks;
 
-namespace TaskBus;
+namespace TaskBus.Configuration;
 
-/// <summary>Checks <see cref="TaskBusOptions"/> at start; each failure names the key and the bad value.</summary>
-internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
+/// <summary>
+/// Checks <see cref="TaskBusOptions"/> once, when they are first read; each failure names the key and the bad value.
+/// A <c>Schedules</c> or <c>Retries</c> key naming no task of <paramref name="registry"/> is a failure too: a typo, or a
+/// task that was removed, would otherwise be ignored.
+/// </summary>
+internal sealed class TaskBusOptionsValidator(TaskRegistry registry) : IValidateOptions<TaskBusOptions>
 {
     public ValidateOptionsResult Validate(string? name, TaskBusOptions options)
     {
         var failures = new List<string>();
+        failures.AddRange(options.Schedules.Keys.Where(task => !registry.Contains(task)).Select(task => $"TaskBus:Schedules:{task}: no task is named {task}."));
+        failures.AddRange(options.Retries.Keys.Where(task => !registry.Contains(task)).Select(task => $"TaskBus:Retries:{task}: no task is named {task}."));
         if (!Enum.IsDefined(options.Transport))
             failures.Add($"TaskBus:Transport: '{options.Transport}' is not InMemory or RabbitMQ.");
         if (options.Transport == TaskBusTransport.RabbitMQ
@@ -31,7 +38,7 @@ internal sealed class TaskBusOptionsValidator : IValidateOptions<TaskBusOptions>
         {
             try
             {
-                Scheduling.TaskSchedule.Parse(schedule);
+                TaskSchedule.Parse(schedule);
             }
             catch (ArgumentException ex)
             {

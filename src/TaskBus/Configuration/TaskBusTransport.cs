@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Configuration;
 
 /// <summary>Which message broker carries task messages and events.</summary>
 public enum TaskBusTransport

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Configuration;
 
 /// <summary>The HTTP API and dashboard (<c>TaskBus:Http</c>), served by the <c>TaskBus.AspNetCore</c> package.</summary>
 public sealed class TaskHttpOptions

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Configuration;
 
 /// <summary>Where task info and run history are kept.</summary>
 public enum TaskStoreProvider

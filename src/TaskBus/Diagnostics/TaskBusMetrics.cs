@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
+using TaskBus.Client;
 using TaskBus.Contracts;
-using TaskBus.Execution;
-using TaskBus.Transport;
+using TaskBus.Runs;
 
 namespace TaskBus.Diagnostics;
 
@@ -10,32 +10,35 @@ namespace TaskBus.Diagnostics;
 /// in this process, and the task queue's length (read from the broker at most once a second, never on the
 /// exporter's thread).
 /// </summary>
-internal sealed class TaskBusMetrics : Microsoft.Extensions.Hosting.IHostedService, IDisposable
+internal sealed class TaskBusMetrics : IRunSink, IDisposable
 {
     private static readonly TimeSpan QueueLengthMaxAge = TimeSpan.FromSeconds(1);
     private readonly Meter _meter;
     private readonly Counter<long> _runs;
     private readonly Histogram<double> _duration;
-    private readonly ITaskQueueBroker _queue;
+    private readonly IQueueControl _queue;
     private readonly TimeProvider _time;
     private long? _queueLength;
     private long _queueLengthReadAt;
     private int _reading;
 
-    public TaskBusMetrics(IMeterFactory meters, TaskManager manager, ITaskQueueBroker queue, TimeProvider time)
+    public TaskBusMetrics(IMeterFactory meters, RunsInProgress? running, IQueueControl queue, TimeProvider time)
     {
         _queue = queue;
         _time = time;
         _meter = meters.Create(TaskBusTelemetry.Name);
         _runs = _meter.CreateCounter<long>("taskbus.runs", "{run}", "Runs that reached a final state, by task and state.");
         _duration = _meter.CreateHistogram<double>("taskbus.run.duration", "ms", "How long runs took, from start to end, by task and state.");
-        if (manager is TaskConsumer consumer)
-            _meter.CreateObservableGauge("taskbus.runs.running", () => consumer.NumConcurrentTasks, "{run}", "Runs in progress in this process.");
+        if (running is not null)
+            _meter.CreateObservableGauge("taskbus.runs.running", () => running.Count, "{run}", "Runs in progress in this process.");
         _meter.CreateObservableGauge("taskbus.queue.length", ObserveQueueLength, "{message}", "Task messages waiting in this group's queue.");
-        manager.Dispatcher.AddRunSink(Record);
     }
 
-    private void Record(TaskRun run)
+    public bool WantsInit => false;
+
+    public bool WantsEvent => false;
+
+    public void OnChanged(TaskRun run, TaskRunEvent? change)
     {
         if (!run.State.IsFinished())
             return;
@@ -73,11 +76,6 @@ internal sealed class TaskBusMetrics : Microsoft.Extensions.Hosting.IHostedServi
             Volatile.Write(ref _reading, 0);
         }
     }
-
-    // Resolving it starts it: the hosted service is how a host creates it at start.
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose() => _meter.Dispose();
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using TaskBus.Contracts;
-using TaskBus.Execution;
+using TaskBus.Runs;
 
 namespace TaskBus.Diagnostics;
 
@@ -32,7 +32,7 @@ public static class TaskBusTelemetry
         activity.SetTag("taskbus.state", run.State.ToWire());
         activity.SetTag("taskbus.priority", run.Priority.ToWire());
         activity.SetTag("taskbus.retry_attempt", run.RetryAttempt);
-        activity.SetTag("taskbus.worker", TaskManager.WorkerName);
+        activity.SetTag("taskbus.worker", ThisWorker.Name);
         if (run.ScheduledFor is { } tick)
             activity.SetTag("taskbus.scheduled_for", tick.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         if (run.State == TaskState.Failure)

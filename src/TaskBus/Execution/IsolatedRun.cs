@@ -4,7 +4,9 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 using TaskBus.Serialization;
+using TaskBus.Tasks;
 
 namespace TaskBus.Execution;
 

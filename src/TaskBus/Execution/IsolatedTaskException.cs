@@ -1,7 +1,7 @@
 namespace TaskBus.Execution;
 
 /// <summary>An isolated run failed in its child process; the message is the child's own error.</summary>
-public sealed class IsolatedTaskException : Exception
+internal sealed class IsolatedTaskException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public IsolatedTaskException() : base("isolated task failed")

@@ -1,7 +1,9 @@
 using TaskBus.Contracts;
+using TaskBus.Runs;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 
-namespace TaskBus;
+namespace TaskBus.Execution;
 
 /// <summary>
 /// The run being executed, for a task that needs it (to abort, to read its attempt number, to lock).
@@ -9,17 +11,21 @@ namespace TaskBus;
 /// </summary>
 public sealed class TaskRunContext
 {
-    private readonly TaskManager _manager;
+    private readonly TaskRegistry _registry;
+    private readonly IRunQueue _queue;
     private readonly ITaskStore _store;
+    private readonly TimeProvider _time;
     // Every run gets a context; only runs that lock need the list.
     private readonly Lock _gate = new();
     private List<IAsyncDisposable>? _locks;
     private TaskRun? _run;
 
-    internal TaskRunContext(TaskManager manager, ITaskStore store)
+    internal TaskRunContext(TaskRegistry registry, IRunQueue queue, ITaskStore store, TimeProvider time)
     {
-        _manager = manager;
+        _registry = registry;
+        _queue = queue;
         _store = store;
+        _time = time;
     }
 
     /// <summary>The current run.</summary>
@@ -39,11 +45,8 @@ public sealed class TaskRunContext
     /// </summary>
     public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default)
     {
-        var parent = Run;
-        var child = _manager.CreateTaskRun(task, parameters, priority: priority);
-        child.FromRunId = parent.Id;
-        child.RootRunId = parent.RootRunId.Length > 0 ? parent.RootRunId : parent.Id;
-        return _manager.QueueAsync(child, cancellationToken);
+        var child = RunFactory.New(_registry.Get(task), parameters, Guid.NewGuid(), priority, parent: Run);
+        return _queue.QueueAsync(child, cancellationToken);
     }
 
     /// <summary>
@@ -58,7 +61,7 @@ public sealed class TaskRunContext
     {
         var key = string.IsNullOrEmpty(name) ? $"tasks:{Run.Task}" : $"tasks:{Run.Task}:{name}";
         var wait = timeout ?? TimeSpan.FromSeconds(30);
-        using var waited = new CancellationTokenSource(wait, _manager.Time);
+        using var waited = new CancellationTokenSource(wait, _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, waited.Token);
         IAsyncDisposable held;
         try

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Quartz;
+using TaskBus.Client;
+using TaskBus.Tasks;
 
 namespace TaskBus.Scheduling;
 
@@ -8,7 +10,7 @@ namespace TaskBus.Scheduling;
 /// latest missed tick is queued at once. Quartz itself skips the missed ticks, which keeps the trigger on its
 /// grid; its own fire-now instructions would move an interval's grid to the time of recovery.
 /// </summary>
-internal sealed partial class FireOnceListener(TaskManager manager, TaskTicks ticks, ILogger<FireOnceListener> logger) : ITriggerListener
+internal sealed partial class FireOnceListener(TaskManager manager, TaskTicks ticks, TimeProvider time, ILogger<FireOnceListener> logger) : ITriggerListener
 {
     public string Name => "taskbus-fire-once";
 
@@ -16,7 +18,7 @@ internal sealed partial class FireOnceListener(TaskManager manager, TaskTicks ti
     {
         var name = trigger.JobKey.Name;
         if (manager.Registry.TryGet(name, out var task) && task.Schedule?.Misfire == MisfirePolicy.FireOnce
-            && LatestTick(trigger, manager.Time.GetUtcNow()) is { } tick)
+            && LatestTick(trigger, time.GetUtcNow()) is { } tick)
         {
             // Quartz calls this holding its trigger lock: the run is queued outside of it.
             _ = Task.Run(async () =>

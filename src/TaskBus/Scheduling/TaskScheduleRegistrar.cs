@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Quartz;
+using TaskBus.Client;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 
 namespace TaskBus.Scheduling;
 
@@ -9,7 +11,7 @@ namespace TaskBus.Scheduling;
 /// scheduler does this under one store lock, so a trigger is created once and then kept, with its grid of
 /// ticks, its next fire time and its misfires, until the schedule itself changes.
 /// </summary>
-internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFactory schedulers, ITaskStore store) : IHostedService
+internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFactory schedulers, ITaskStore store, TimeProvider time) : IHostedService
 {
     internal const string Group = "taskbus";
     private const string SignatureKey = "schedule";
@@ -28,7 +30,7 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 await scheduler.DeleteJob(key, cancellationToken);
                 continue;
             }
-            // The job's own settings are part of it, so a job stored by an earlier version is replaced.
+            // The job's own settings are part of its signature: a job stored with other settings is replaced.
             var signature = $"{task.Schedule} {task.Schedule.Misfire} recoverable";
             if (await scheduler.GetJobDetail(key, cancellationToken) is { } existing
                 && existing.JobDataMap.GetString(SignatureKey) == signature
@@ -42,7 +44,7 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
                 .UsingJobData(SignatureKey, signature)
                 .RequestRecovery()
                 .Build();
-            var trigger = Trigger(task.Name, task.Schedule, manager.Time.GetUtcNow());
+            var trigger = Trigger(task.Name, task.Schedule, time.GetUtcNow());
             await scheduler.ScheduleJob(job, [trigger], new ScheduleJobOptions { Replace = true }, cancellationToken);
         }
     }

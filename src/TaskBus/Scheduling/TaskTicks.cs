@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
+using TaskBus.Runs;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 
 namespace TaskBus.Scheduling;
 
@@ -11,7 +14,7 @@ namespace TaskBus.Scheduling;
 /// tick, and an id from group, task and tick, the same in every scheduler that fires it, so the consumer runs
 /// a tick fired twice once. A disabled task's ticks queue nothing.
 /// </summary>
-internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, ILogger<TaskTicks> logger)
+internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, TimeProvider time, ILogger<TaskTicks> logger)
 {
     public async Task QueueAsync(string name, DateTimeOffset tick, CancellationToken cancellationToken)
     {
@@ -22,10 +25,10 @@ internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, I
         if (!(await store.GetTaskAsync(name, cancellationToken)).Enabled)
             return;
         if (task.Schedule is { Randomize: var randomize } schedule && randomize > TimeSpan.Zero)
-            await Task.Delay(schedule.DelayBeforeQueue(Random.Shared.NextDouble()), manager.Time, cancellationToken);
+            await Task.Delay(schedule.DelayBeforeQueue(Random.Shared.NextDouble()), time, cancellationToken);
         try
         {
-            var run = manager.CreateTaskRun(task, null, RunId(manager.Options.QueueName, name, tick), null, scheduledFor: tick);
+            var run = TaskManager.CreateTickRun(task, RunId(manager.Options.QueueName, name, tick), tick);
             await manager.QueueAsync(run, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

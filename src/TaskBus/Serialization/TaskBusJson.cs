@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace TaskBus.Serialization;
 
 /// <summary>The JSON settings of TaskBus's own documents: camelCase, enums as their wire names, unknown params rejected.</summary>
-public static class TaskBusJson
+internal static class TaskBusJson
 {
     /// <summary>Options for task params and TaskRun documents.</summary>
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)

@@ -4,11 +4,11 @@ namespace TaskBus.Storage;
 
 /// <summary>
 /// Task info and run history shared by every worker: <see cref="MemoryTaskStore"/> for one process,
-/// <see cref="PostgresTaskStore"/> for many. Runs are stored as <see cref="TaskRunEvent"/>s, upserted
+/// <c>PostgresTaskStore</c> for many. Runs are stored as <see cref="TaskRunEvent"/>s, upserted
 /// by id on every state change; a change never moves a stored run back (an older event that arrives
 /// late is ignored).
 /// </summary>
-public interface ITaskStore
+internal interface ITaskStore
 {
     /// <summary>Creates or upgrades what the store needs (tables), idempotently.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);

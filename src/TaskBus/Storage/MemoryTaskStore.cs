@@ -1,4 +1,5 @@
 using TaskBus.Contracts;
+using TaskBus.Runs;
 
 namespace TaskBus.Storage;
 

@@ -3,7 +3,7 @@ using TaskBus.Contracts;
 namespace TaskBus.Storage;
 
 /// <summary>What the store keeps of one task.</summary>
-public sealed record StoredTask
+internal sealed record StoredTask
 {
     /// <summary>The task name.</summary>
     public required string Name { get; init; }

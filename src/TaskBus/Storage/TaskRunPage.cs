@@ -5,4 +5,4 @@ namespace TaskBus.Storage;
 /// <summary>One page of stored runs.</summary>
 /// <param name="Runs">The runs, newest queued first.</param>
 /// <param name="Next">The cursor of the next page, or null if this is the last.</param>
-public sealed record TaskRunPage(IReadOnlyList<TaskRunEvent> Runs, string? Next);
+internal sealed record TaskRunPage(IReadOnlyList<TaskRunEvent> Runs, string? Next);

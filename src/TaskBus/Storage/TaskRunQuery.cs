@@ -3,7 +3,7 @@ using TaskBus.Contracts;
 namespace TaskBus.Storage;
 
 /// <summary>A history query: all filters optional; newest queued first.</summary>
-public sealed record TaskRunQuery
+internal sealed record TaskRunQuery
 {
     /// <summary>Only runs of this task.</summary>
     public string? Task { get; init; }

@@ -1,58 +1,63 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TaskBus.Contracts;
-using TaskBus.Events;
+using TaskBus.Runs;
+using TaskBus.Tasks;
 
 namespace TaskBus.Storage;
 
 /// <summary>
-/// Writes every state change this process makes to the store, off the hot path and in batches;
-/// runs of tasks tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A run waits in
-/// the queue at most once: when its turn comes the writer reads its state as it is then, so changes
-/// that follow each other quickly (queued, running, success) cost one write. A batch that fails is
-/// tried again, a few times, before it is logged and dropped.
+/// Writes every state change this process makes to the store, off the hot path and in batches; runs of tasks
+/// tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A run waits in the writer's queue at most
+/// once: when its turn comes the writer reads its state as it is then, so changes that follow each other quickly
+/// (queued, running, success) cost one write. A batch that fails is tried again, a few times, before it is logged
+/// and dropped.
 /// </summary>
-internal sealed partial class TaskStoreWriter : IHostedService, Events.IStateChangeOutlet
+internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedService
 {
     /// <summary>Runs of tasks with this tag are not stored.</summary>
     public const string SkipTag = "skip_db";
 
+    // The runs waiting to be written, by reference: a retry is another round (another run object) of the same id.
+    private readonly ConcurrentDictionary<TaskRun, byte> _waiting = new(ReferenceEqualityComparer.Instance);
     private readonly BatchPump<TaskRun> _pump;
     private readonly ITaskStore _store;
-    private readonly ILogger _logger;
+    private readonly TaskRegistry _registry;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
-    /// <summary>Creates the writer and subscribes it to the manager's state changes.</summary>
-    public TaskStoreWriter(TaskManager manager, ITaskStore store, ILogger<TaskStoreWriter> logger)
+    public TaskStoreWriter(ITaskStore store, TaskRegistry registry, TimeProvider time, ILogger<TaskStoreWriter> logger)
     {
-        ArgumentNullException.ThrowIfNull(manager);
-        _time = manager.Time;
         _store = store;
+        _registry = registry;
+        _time = time;
         _logger = logger;
         _pump = new BatchPump<TaskRun>(500, WriteAsync);
-        manager.Dispatcher.AddRunSink(run =>
-        {
-            if (manager.Registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
-                return;
-            // A change to a run already waiting is written with it: the writer reads the run when its turn comes.
-            if (Interlocked.Exchange(ref run.StorePending, 1) == 0)
-                _pump.Post(run);
-        });
+    }
+
+    public bool WantsInit => false;
+
+    public bool WantsEvent => false;
+
+    public void OnChanged(TaskRun run, TaskRunEvent? change)
+    {
+        if (_registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
+            return;
+        // A change to a run already waiting is written with it: the writer reads the run when its turn comes.
+        if (_waiting.TryAdd(run, 0))
+            _pump.Post(run);
     }
 
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default) => _pump.HandedOnAsync().WaitAsync(cancellationToken);
+    public Task FlushAsync() => _pump.FlushAsync();
 
-    Task Events.IStateChangeOutlet.WentOutAsync() => _pump.HandedOnAsync();
-
-    /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _pump.Start();
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => _pump.StopAsync(cancellationToken);
 
     private async Task WriteAsync(IReadOnlyList<TaskRun> runs)
@@ -60,8 +65,8 @@ internal sealed partial class TaskStoreWriter : IHostedService, Events.IStateCha
         var batch = new List<TaskRunEvent>(runs.Count);
         foreach (var run in runs)
         {
-            Volatile.Write(ref run.StorePending, 0);
-            batch.Add(run.ToEvent(TaskManager.WorkerName));
+            _waiting.TryRemove(run, out _);
+            batch.Add(run.ToEvent(ThisWorker.Name));
         }
         for (var attempt = 1; ; attempt++)
         {

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TaskBus.Runs;
 
 namespace TaskBus.Storage;
 
 /// <summary>Reports this consuming worker to the store every second, so <c>/tasks-status</c> can list live workers.</summary>
-internal sealed partial class WorkerHeartbeat(TaskConsumer consumer, ITaskStore store, TimeProvider time, ILogger<WorkerHeartbeat> logger) : BackgroundService
+internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore store, TimeProvider time, ILogger<WorkerHeartbeat> logger) : BackgroundService
 {
     /// <summary>How often a worker reports.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -21,9 +22,9 @@ internal sealed partial class WorkerHeartbeat(TaskConsumer consumer, ITaskStore 
             {
                 await store.HeartbeatAsync(new WorkerStatus
                 {
-                    Id = TaskManager.WorkerName,
+                    Id = ThisWorker.Name,
                     Host = Environment.MachineName,
-                    RunningTasks = consumer.NumConcurrentTasks,
+                    RunningTasks = running.Count,
                     LastHeartbeat = time.GetUtcNow(),
                 }, stoppingToken);
             }

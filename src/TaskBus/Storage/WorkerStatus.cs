@@ -1,7 +1,7 @@
 namespace TaskBus.Storage;
 
 /// <summary>A worker's last heartbeat.</summary>
-public sealed record WorkerStatus
+internal sealed record WorkerStatus
 {
     /// <summary>The worker, as <c>host-pid</c>.</summary>
     public required string Id { get; init; }

@@ -1,6 +1,5 @@
-using TaskBus.Scheduling;
 
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>Schedules a task with a 5-field crontab, as aio-fluid's <c>crontab(...)</c>: <c>[Cron("0 8 * * 1-5")]</c>.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>Schedules a task to be queued periodically, as aio-fluid's <c>every(delta, delay, jitter)</c>.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
@@ -13,9 +13,9 @@ public sealed class EveryAttribute(double seconds) : Attribute
     /// <summary>Up to this many extra seconds, drawn anew for each run. Defaults to 0.</summary>
     public double JitterSeconds { get; set; }
 
-    /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="Scheduling.MisfirePolicy.Skip"/>.</summary>
-    public Scheduling.MisfirePolicy Misfire { get; set; }
+    /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="MisfirePolicy.Skip"/>.</summary>
+    public MisfirePolicy Misfire { get; set; }
 
-    internal Scheduling.EverySchedule ToSchedule() =>
+    internal EverySchedule ToSchedule() =>
         new(TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(DelaySeconds), TimeSpan.FromSeconds(JitterSeconds)) { Misfire = Misfire };
 }

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>Retry policy for runs that fail with an exception (aio-fluid's <c>retry</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>When and how often a run is tried again (aio-fluid's <c>RetryPolicy</c>).</summary>
 public sealed record RetryPolicy

@@ -1,6 +1,6 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
-/// <summary>Thrown by <see cref="TaskRun.Abort"/>: the run ends <c>aborted</c> with the reason and is never retried.</summary>
+/// <summary>Thrown by <see cref="Runs.TaskRun.Abort"/> or <see cref="Execution.TaskRunContext.Abort"/>: the run ends <c>aborted</c> with the reason and is never retried.</summary>
 public sealed class TaskAbortedException : Exception
 {
     /// <summary>Creates the exception with an empty reason.</summary>

@@ -1,6 +1,6 @@
 using TaskBus.Contracts;
 
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>Declares a task's options on its class.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

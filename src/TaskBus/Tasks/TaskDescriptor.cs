@@ -3,11 +3,9 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TaskBus.Contracts;
-using TaskBus.Execution;
-using TaskBus.Scheduling;
 using TaskBus.Serialization;
 
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>Everything the engine knows of one task: its name, options, parameters type and implementation.</summary>
 public sealed class TaskDescriptor
@@ -34,7 +32,6 @@ public sealed class TaskDescriptor
         MaxConcurrency = options.MaxConcurrency;
         Tags = options.Tags.ToFrozenSet(StringComparer.Ordinal);
         Isolated = options.Isolated;
-        Message = (ITaskMessage)Activator.CreateInstance(typeof(TaskMessage<>).MakeGenericType(paramsType))!;
         if (taskType is not null)
             Invoker = (ITaskInvoker)Activator.CreateInstance(typeof(TaskInvoker<,>).MakeGenericType(taskType, paramsType))!;
     }
@@ -73,7 +70,7 @@ public sealed class TaskDescriptor
     public IReadOnlySet<string> Tags { get; }
 
     /// <summary>When the task is queued periodically, or null.</summary>
-    public TaskSchedule? Schedule { get; private set; }
+    internal TaskSchedule? Schedule { get; private set; }
 
     /// <summary>Retry policy for failures, or null for none.</summary>
     public RetryPolicy? Retry { get; private set; }
@@ -81,14 +78,12 @@ public sealed class TaskDescriptor
     /// <summary>Re-queue policy when over <see cref="MaxConcurrency"/>, or null for none.</summary>
     public RetryPolicy? RateLimitRetry { get; private init; }
 
-    internal ITaskMessage Message { get; }
-
     internal ITaskInvoker? Invoker { get; }
 
     /// <summary>Describes a task class implementing <see cref="ITask{TParams}"/>, reading its attributes.</summary>
     /// <param name="taskType">The task class.</param>
     /// <param name="name">A name that overrides the declared one.</param>
-    public static TaskDescriptor FromTask(Type taskType, string? name = null)
+    internal static TaskDescriptor FromTask(Type taskType, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(taskType);
         var interfaces = taskType.GetInterfaces()
@@ -124,7 +119,7 @@ public sealed class TaskDescriptor
     /// <summary>Describes a task known only by its message type, so that this process can queue it.</summary>
     /// <param name="paramsType">The parameters record.</param>
     /// <param name="name">The task name; defaults to the snake-case name of the type.</param>
-    public static TaskDescriptor FromMessage(Type paramsType, string? name = null)
+    internal static TaskDescriptor FromMessage(Type paramsType, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(paramsType);
         if (!paramsType.IsClass || paramsType.IsAbstract || paramsType.IsGenericTypeDefinition)
@@ -171,7 +166,7 @@ public sealed class TaskDescriptor
     }
 
     /// <summary>A copy of this task with another retry policy.</summary>
-    public TaskDescriptor WithRetry(RetryPolicy? retry)
+    internal TaskDescriptor WithRetry(RetryPolicy? retry)
     {
         var copy = (TaskDescriptor)MemberwiseClone();
         copy.Retry = retry;
@@ -179,7 +174,7 @@ public sealed class TaskDescriptor
     }
 
     /// <summary>A copy of this task with another schedule (or none).</summary>
-    public TaskDescriptor WithSchedule(TaskSchedule? schedule)
+    internal TaskDescriptor WithSchedule(TaskSchedule? schedule)
     {
         var copy = (TaskDescriptor)MemberwiseClone();
         copy.Schedule = schedule;

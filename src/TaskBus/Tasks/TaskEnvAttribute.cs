@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>An environment variable for the child process of an isolated task (aio-fluid's <c>env</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]

@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>The parameters given for a task do not fit its parameters record.</summary>
 public sealed class TaskParamsException : Exception

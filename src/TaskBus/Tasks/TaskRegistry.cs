@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>The tasks a manager knows, by name and by parameters type. Names and message types are unique.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710", Justification = "aio-fluid calls it the registry.")]
@@ -9,11 +9,16 @@ public sealed class TaskRegistry : IReadOnlyCollection<TaskDescriptor>
     private readonly Dictionary<string, TaskDescriptor> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<Type, TaskDescriptor> _byParams = [];
 
+    // Filled through TaskBusBuilder, then by the configuration's schedules and retries.
+    internal TaskRegistry()
+    {
+    }
+
     /// <inheritdoc />
     public int Count => _byName.Count;
 
     /// <summary>Adds a task. A name or parameters type registered twice throws <see cref="InvalidOperationException"/>.</summary>
-    public void Add(TaskDescriptor task)
+    internal void Add(TaskDescriptor task)
     {
         ArgumentNullException.ThrowIfNull(task);
         if (_byName.TryGetValue(task.Name, out var existing))
@@ -31,7 +36,7 @@ public sealed class TaskRegistry : IReadOnlyCollection<TaskDescriptor>
     }
 
     /// <summary>Replaces a registered task by a changed copy of it (same name and parameters type).</summary>
-    public void Replace(TaskDescriptor task)
+    internal void Replace(TaskDescriptor task)
     {
         ArgumentNullException.ThrowIfNull(task);
         if (!_byName.TryGetValue(task.Name, out var existing) || existing.ParamsType != task.ParamsType)

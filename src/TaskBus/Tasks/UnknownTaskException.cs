@@ -1,4 +1,4 @@
-namespace TaskBus;
+namespace TaskBus.Tasks;
 
 /// <summary>No task of that name is registered.</summary>
 public sealed class UnknownTaskException : Exception

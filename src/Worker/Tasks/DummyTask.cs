@@ -1,4 +1,6 @@
 using TaskBus.Contracts.Tasks;
+using TaskBus.Execution;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker.Tasks;
 

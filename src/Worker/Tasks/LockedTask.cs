@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TaskBus.Contracts.Tasks;
+using TaskBus.Execution;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker.Tasks;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TaskBus.Contracts.Tasks;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker.Tasks;
 

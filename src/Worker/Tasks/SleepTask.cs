@@ -1,4 +1,5 @@
 using TaskBus.Contracts.Tasks;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker.Tasks;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TaskBus.Contracts.Tasks;
+using TaskBus.Tasks;
 
 namespace TaskBus.Worker.Tasks;
 

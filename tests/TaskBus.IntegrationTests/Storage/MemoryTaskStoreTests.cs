@@ -4,5 +4,5 @@ namespace TaskBus.IntegrationTests.Storage;
 
 public sealed class MemoryTaskStoreTests : TaskStoreContract
 {
-    protected override Task<ITaskStore> CreateStoreAsync() => Task.FromResult<ITaskStore>(new MemoryTaskStore());
+    private protected override Task<ITaskStore> CreateStoreAsync() => Task.FromResult<ITaskStore>(new MemoryTaskStore());
 }

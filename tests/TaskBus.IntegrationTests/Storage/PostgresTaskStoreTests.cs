@@ -1,4 +1,5 @@
 using TaskBus.IntegrationTests.Support;
+using TaskBus.Postgres;
 using TaskBus.Storage;
 
 namespace TaskBus.IntegrationTests.Storage;
@@ -14,7 +15,7 @@ public sealed class PostgresTaskStoreTests : TaskStoreContract
         await _database.DisposeAsync();
     }
 
-    protected override async Task<ITaskStore> CreateStoreAsync()
+    private protected override async Task<ITaskStore> CreateStoreAsync()
     {
         await _database.InitializeAsync();
         return new PostgresTaskStore(_database.ConnectionString);

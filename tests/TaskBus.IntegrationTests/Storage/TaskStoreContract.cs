@@ -9,7 +9,7 @@ public abstract class TaskStoreContract : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 21, 0, 0, TimeSpan.Zero);
 
-    protected ITaskStore Store { get; private set; } = null!;
+    private protected ITaskStore Store { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -19,7 +19,7 @@ public abstract class TaskStoreContract : IAsyncLifetime
 
     public virtual Task DisposeAsync() => Store is IAsyncDisposable disposable ? disposable.DisposeAsync().AsTask() : Task.CompletedTask;
 
-    protected abstract Task<ITaskStore> CreateStoreAsync();
+    private protected abstract Task<ITaskStore> CreateStoreAsync();
 
     [Fact]
     public async Task UpsertRuns_ThenGetRun_RoundTripsEveryField()

@@ -1,5 +1,6 @@
 using MassTransit;
 using TaskBus.Contracts;
+using TaskBus.RabbitMq;
 
 namespace TaskBus.IntegrationTests.Support;
 
@@ -17,7 +18,7 @@ public sealed class EventWatcher : IAsyncDisposable
 
     private EventWatcher(string url, string? taskQueue)
     {
-        _bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        _bus = global::MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(url));
             if (taskQueue is not null)

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TaskBus.Consuming;
 using TaskBus.Contracts;
 using TaskBus.Http;
 using TaskBus.Storage;
@@ -152,7 +153,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
 
         Assert.Equal(TaskState.Running, stored!.State);
         Assert.Null(stored.End);
-        _app.Services.GetRequiredService<TaskConsumer>().CancelRunning();
+        _app.Services.GetRequiredService<RunProcessor>().CancelRunning();
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class TaskTicksTests : IAsyncLifetime
     [Fact]
     public async Task QueueAsync_OneTickFiredTwice_RunsOnce_WithTheTickAsScheduledFor()
     {
-        var ticks = new TaskTicks(_services.Manager, _services.Provider.GetRequiredService<ITaskStore>(), NullLogger<TaskTicks>.Instance);
+        var ticks = new TaskTicks(_services.Manager, _services.Provider.GetRequiredService<ITaskStore>(), TimeProvider.System, NullLogger<TaskTicks>.Instance);
         var tick = new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
         var id = TaskTicks.RunId("taskbus-tasks", "noop", tick).ToString("N");
 
@@ -48,7 +48,7 @@ public sealed class TaskTicksTests : IAsyncLifetime
     {
         await using var services = await TestServices.StartAsync(o => o.Schedules["noop"] = "0 8 13 * 5");
         var recorder = new RunRecorder(services.Manager);
-        var ticks = new TaskTicks(services.Manager, services.Provider.GetRequiredService<ITaskStore>(), NullLogger<TaskTicks>.Instance);
+        var ticks = new TaskTicks(services.Manager, services.Provider.GetRequiredService<ITaskStore>(), services.Provider.GetRequiredService<TimeProvider>(), NullLogger<TaskTicks>.Instance);
         var tuesday13th = new DateTimeOffset(2026, 1, 13, 8, 0, 0, TimeSpan.Zero);
         var friday13th = new DateTimeOffset(2026, 2, 13, 8, 0, 0, TimeSpan.Zero);
 

@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
-using TaskBus.Contracts;
 
 namespace TaskBus.Tests.Support;
 
-/// <summary>Records every state change the dispatcher sees, and lets a test wait for one.</summary>
+/// <summary>Records every state change a manager's handlers see, and lets a test wait for one.</summary>
 public sealed class RunRecorder
 {
     private readonly ConcurrentQueue<TaskRun> _events = new();

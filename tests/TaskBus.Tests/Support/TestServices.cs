@@ -3,6 +3,7 @@ using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TaskBus.Consuming;
 using TaskBus.Worker.Tasks;
 
 namespace TaskBus.Tests.Support;
@@ -23,7 +24,11 @@ public sealed class TestServices : IAsyncDisposable
 
     public TaskManager Manager { get; }
 
-    public TaskConsumer Consumer => (TaskConsumer)Manager;
+    /// <summary>The worker side's consume path.</summary>
+    internal RunProcessor Processor => Provider.GetRequiredService<RunProcessor>();
+
+    /// <summary>This process's runs in progress.</summary>
+    internal RunsInProgress Running => Provider.GetRequiredService<RunsInProgress>();
 
     public static async Task<TestServices> StartAsync(Action<TaskBusOptions>? configure = null, Action<TaskBusBuilder>? tasks = null, TimeProvider? time = null, Action<IServiceCollection>? after = null)
     {
@@ -41,7 +46,7 @@ public sealed class TestServices : IAsyncDisposable
             },
             (s, configureBus) => s.AddMassTransitTestHarness(configureBus));
         if (tasks is null)
-            builder.AddTasksFromAssembly(typeof(DummyTask).Assembly);
+            builder.AddTasksFromAssembly(typeof(DummyTask).Assembly).AddTask<HeldTask>().AddTask<HeldRetryTask>();
         else
             tasks(builder);
         after?.Invoke(services);

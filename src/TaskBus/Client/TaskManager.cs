@@ -1,0 +1,224 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskBus.Configuration;
+using TaskBus.Contracts;
+using TaskBus.Execution;
+using TaskBus.Runs;
+using TaskBus.Tasks;
+
+namespace TaskBus.Client;
+
+/// <summary>
+/// Creates, queues, waits for and executes task runs, and holds the handlers of their state changes (aio-fluid's
+/// <c>TaskManager</c>). Inject it wherever runs are queued; a process that also consumes or schedules runs (aio-fluid's
+/// <c>TaskConsumer</c> and <c>TaskScheduler</c>) says so in <see cref="Type"/> and <see cref="GetStatus"/>.
+/// </summary>
+public sealed partial class TaskManager : IRunQueue
+{
+    private readonly RunLifecycle _lifecycle;
+    private readonly RunHandlers _handlers;
+    private readonly IRunSender _sender;
+    private readonly IQueueControl _queue;
+    private readonly TaskExecutor _executor;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly RunsInProgress _running;
+    private readonly ILogger _logger;
+
+    internal TaskManager(
+        TaskRegistry registry, IOptions<TaskBusOptions> options, RunLifecycle lifecycle, RunHandlers handlers, IRunSender sender, IQueueControl queue,
+        TaskExecutor executor, IServiceScopeFactory scopes, RunsInProgress running, ILogger<TaskManager> logger)
+    {
+        Registry = registry;
+        Options = options.Value;
+        _lifecycle = lifecycle;
+        _handlers = handlers;
+        _sender = sender;
+        _queue = queue;
+        _executor = executor;
+        _scopes = scopes;
+        _running = running;
+        _logger = logger;
+    }
+
+    /// <summary>The registered tasks.</summary>
+    public TaskRegistry Registry { get; }
+
+    /// <summary>The settings.</summary>
+    public TaskBusOptions Options { get; }
+
+    /// <summary>
+    /// What this process is, in aio-fluid's names: <c>task_manager</c> (queues only), <c>task_consumer</c> (also
+    /// consumes, <see cref="TaskBusOptions.ConsumeTasks"/>) or <c>task_scheduler</c> (also schedules, <see cref="TaskBusOptions.ScheduleTasks"/>).
+    /// </summary>
+    public string Type => Options.ScheduleTasks ? "task_scheduler" : Options.ConsumeTasks ? "task_consumer" : "task_manager";
+
+    /// <summary>This process, as <c>host-pid</c>: the <c>worker</c> of the events it publishes.</summary>
+    public static string WorkerName => ThisWorker.Name;
+
+    /// <summary>Creates a run in the <c>init</c> state (no event). Params are validated here.</summary>
+    /// <param name="task">The task name.</param>
+    /// <param name="parameters">Null for defaults, the params record, JSON, or a name→value map.</param>
+    /// <param name="runId">The run id (a GUID); a new one when null.</param>
+    /// <param name="priority">The run's priority; the task's when null.</param>
+    /// <exception cref="UnknownTaskException">No such task.</exception>
+    /// <exception cref="TaskParamsException">The params do not fit.</exception>
+    public TaskRun CreateTaskRun(string task, object? parameters = null, string? runId = null, TaskPriority? priority = null) =>
+        RunFactory.New(Registry.Get(task), parameters, runId is null ? Guid.NewGuid() : ParseRunId(runId), priority);
+
+    /// <summary>
+    /// Queues a run: <c>init</c>, then <c>queued</c>, then its message is sent to the worker group's queue
+    /// (<see cref="TaskBusOptions.QueueName"/>); returns once the broker has it. A run that cannot be put in the
+    /// queue ends <c>failure</c> and <see cref="TaskQueueException"/> is thrown.
+    /// </summary>
+    public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
+        QueueAsync(CreateTaskRun(task, parameters, priority: priority), cancellationToken);
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun"/>.</summary>
+    public async Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken = default)
+    {
+        var task = Queue(run);
+        try
+        {
+            await _sender.SendAsync(task, run, TimeSpan.Zero, null, cancellationToken);
+        }
+        catch (TaskQueueException ex)
+        {
+            _lifecycle.NotQueued(run, ex.Message);
+            throw;
+        }
+        return run;
+    }
+
+    /// <summary>
+    /// Queues a run and waits until it finishes, wherever it runs. Only this run's final event
+    /// comes back to this process. Throws <see cref="TimeoutException"/> after <paramref name="timeout"/>
+    /// (defaults to 2 s, as aio-fluid), <see cref="TaskQueueException"/> when it cannot be queued.
+    /// </summary>
+    public Task<TaskRun> QueueAndWaitAsync(string task, object? parameters = null, TimeSpan? timeout = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
+        QueueAndWaitAsync(CreateTaskRun(task, parameters, priority: priority), timeout, cancellationToken);
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun"/> and waits until it finishes.</summary>
+    public async Task<TaskRun> QueueAndWaitAsync(TaskRun run, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(2);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(wait, TimeSpan.Zero, nameof(timeout));
+        var task = Queue(run);
+        TaskRunEvent final;
+        try
+        {
+            final = await _sender.RequestAsync(task, run, wait, cancellationToken);
+        }
+        catch (TaskQueueException ex)
+        {
+            _lifecycle.NotQueued(run, ex.Message);
+            throw;
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"Run {run.NameId} did not finish within {wait}.", ex);
+        }
+        _lifecycle.Adopt(run, final);
+        return run;
+    }
+
+    /// <summary>Executes a task inline in this process and returns the finished run. No queue, no concurrency limit, no retry.</summary>
+    /// <remarks>An abort returns the run <c>aborted</c>; any other exception reaches the caller, after the run is marked <c>failure</c>.</remarks>
+    public Task<TaskRun> ExecuteAsync(string task, object? parameters = null, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(CreateTaskRun(task, parameters), cancellationToken);
+
+    /// <summary>Executes a run created by <see cref="CreateTaskRun"/> inline.</summary>
+    public async Task<TaskRun> ExecuteAsync(TaskRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var task = Registry.Get(run.Task);
+        if (task.Invoker is null)
+            throw new InvalidOperationException($"Task {task.Name} has no implementation in this process; queue it instead.");
+        await using var scope = _scopes.CreateAsyncScope();
+        await _executor.RunAsync(task, run, scope.ServiceProvider, rethrow: true, CancellationToken.None, cancellationToken);
+        return run;
+    }
+
+    /// <summary>Registers a handler for an event name (<c>state</c> or <c>state.tag</c>); returns the one it replaced.</summary>
+    public Action<TaskRun>? RegisterHandler(string eventName, Action<TaskRun> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return _handlers.Register(eventName, handler);
+    }
+
+    /// <summary>Removes a handler; returns it, or null.</summary>
+    public Action<TaskRun>? UnregisterHandler(string eventName) => _handlers.Unregister(eventName);
+
+    /// <summary>Registers an async handler, run off the hot path with a snapshot of the run; returns the one it replaced.</summary>
+    public Func<TaskRun, CancellationToken, Task>? RegisterAsyncHandler(string eventName, Func<TaskRun, CancellationToken, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return _handlers.RegisterAsync(eventName, handler);
+    }
+
+    /// <summary>Removes an async handler; returns it, or null.</summary>
+    public Func<TaskRun, CancellationToken, Task>? UnregisterAsyncHandler(string eventName) => _handlers.UnregisterAsync(eventName);
+
+    /// <summary>
+    /// The messages waiting in the worker group's queue (aio-fluid's queue length), per priority where the broker
+    /// tells: on RabbitMQ, from its management API.
+    /// </summary>
+    public Task<TaskQueueStatus> GetQueueStatusAsync(CancellationToken cancellationToken = default) => _queue.GetStatusAsync(cancellationToken);
+
+    /// <summary>
+    /// Removes the runs waiting in the worker group's queue, all or those of one priority (aio-fluid's
+    /// <c>clear_queue</c>); each removed run ends <c>aborted</c>, with an event. Runs a worker already took are
+    /// not waiting and are not touched. Returns how many were removed.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The in-memory transport cannot remove what it holds.</exception>
+    public async Task<int> ClearQueueAsync(TaskPriority? priority = null, CancellationToken cancellationToken = default)
+    {
+        var removed = await _queue.RemoveAsync(priority, cancellationToken);
+        var reason = priority is { } p ? $"removed from queue {Options.QueueName} (priority {p.ToWire()} cleared)" : $"removed from queue {Options.QueueName} (queue cleared)";
+        foreach (var message in removed)
+        {
+            // Only messages that carry a run of a task this process knows have a run to end.
+            if (message is { MessageId: { } id, Header: { } header } && Registry.Contains(header.Task))
+                _lifecycle.Removed(id, header, message.Params, reason);
+        }
+        // With a shared store, the history says aborted before this returns.
+        if (removed.Count > 0)
+            await _lifecycle.FlushAsync().WaitAsync(cancellationToken);
+        LogQueueCleared(_logger, removed.Count, Options.QueueName, priority ?? (object)"all");
+        return removed.Count;
+    }
+
+    /// <summary>A snapshot of what this process is doing.</summary>
+    public TaskManagerStatus GetStatus() => Options.ConsumeTasks
+        ? new TaskManagerStatus
+        {
+            Type = Type,
+            Worker = WorkerName,
+            Tasks = Registry.Count,
+            NumConcurrentTasks = _running.Count,
+            MaxConcurrentTasks = Options.MaxConcurrentTasks,
+            Running = _running.ByTask(),
+        }
+        : new TaskManagerStatus { Type = Type, Worker = WorkerName, Tasks = Registry.Count };
+
+    Task<TaskRun> IRunQueue.QueueAsync(TaskRun run, CancellationToken cancellationToken) => QueueAsync(run, cancellationToken);
+
+    /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
+    internal static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
+        ? guid
+        : throw new ArgumentException($"Run id '{runId}' is not a GUID.", nameof(runId));
+
+    /// <summary>Creates the run of one tick of a task's schedule, in <c>init</c>.</summary>
+    internal static TaskRun CreateTickRun(TaskDescriptor task, Guid id, DateTimeOffset tick) => RunFactory.New(task, null, id, scheduledFor: tick);
+
+    private TaskDescriptor Queue(TaskRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var task = Registry.Get(run.Task);
+        _lifecycle.Queue(run);
+        return task;
+    }
+
+    [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
+    private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);
+}

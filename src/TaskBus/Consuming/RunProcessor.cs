@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TaskBus.Execution;
+using TaskBus.Runs;
+using TaskBus.Storage;
+using TaskBus.Tasks;
+
+namespace TaskBus.Consuming;
+
+/// <summary>
+/// The consume path of a delivered run, free of any transport: a second delivery of a scheduler tick is dropped (no
+/// events); a disabled task's run ends aborted without running; over the task's concurrency limit (a slot in the
+/// store shared by every worker, then this process's count) it is queued again per its rate-limit retry policy (a
+/// copy, no events) or ends rate_limited; otherwise it runs, and a failure its retry policy matches starts a new
+/// round (same id, next attempt, init and queued again) that waits out the policy's delay.
+/// </summary>
+internal sealed partial class RunProcessor(
+    ITaskStore store, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
+    ILogger<RunProcessor> logger) : IDisposable
+{
+    /// <summary>
+    /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
+    /// wait, so a busy task is not polled in a tight loop (aio-fluid's consumers poll once a second).
+    /// </summary>
+    public static readonly TimeSpan MinRateLimitDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A run's concurrency slot is held for its task's timeout plus this margin; a slot of a worker that died frees itself then.</summary>
+    public static readonly TimeSpan SlotLeaseMargin = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _enabledReads = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancels every run in progress: they end <c>interrupted</c> and their messages return to the queue.</summary>
+    public void CancelRunning() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>Takes a delivered run to its outcome.</summary>
+    /// <param name="task">The run's task.</param>
+    /// <param name="run">The run, in <c>queued</c>.</param>
+    /// <param name="delivery">How the run was delivered.</param>
+    /// <param name="cancellationToken">Cancelled when the run's message is taken back (shutdown).</param>
+    public async Task<ConsumeOutcome> ProcessAsync(TaskDescriptor task, TaskRun run, Delivery delivery, CancellationToken cancellationToken)
+    {
+        if (run.ScheduledFor is not null && !await ClaimTickAsync(run, delivery.Redelivered, cancellationToken))
+        {
+            LogDuplicateTick(logger, run.Task, run.Id);
+            return ConsumeOutcome.Dropped;
+        }
+        if (!await IsEnabledAsync(task.Name, cancellationToken))
+        {
+            lifecycle.Abort(run, $"task {task.Name} is disabled");
+            return ConsumeOutcome.Finished;
+        }
+        running.Enter();
+        Exception? failure;
+        var slot = false;
+        try
+        {
+            // The limit holds for every worker sharing the store: a slot there, then this process's count.
+            slot = task.MaxConcurrency > 0 && await store.TryAcquireSlotAsync(task.Name, run.Id, task.MaxConcurrency, task.Timeout + SlotLeaseMargin, cancellationToken);
+            if ((task.MaxConcurrency > 0 && !slot) || !running.TryStart(task.Name, task.MaxConcurrency))
+            {
+                if (task.RateLimitRetry is { } limit && limit.CanRetry(run.RateLimitAttempt + 1))
+                {
+                    var copy = lifecycle.Postpone(run);
+                    var wait = limit.Delay(copy.RateLimitAttempt);
+                    await sender.SendAsync(task, copy, wait > MinRateLimitDelay ? wait : MinRateLimitDelay, delivery.Reply, cancellationToken);
+                    return ConsumeOutcome.Requeued;
+                }
+                lifecycle.RateLimit(run);
+                return ConsumeOutcome.Finished;
+            }
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                failure = await executor.RunAsync(task, run, scope.ServiceProvider, rethrow: false, _stopping.Token, cancellationToken);
+            }
+            finally
+            {
+                running.Finish(task.Name);
+            }
+        }
+        finally
+        {
+            running.Leave();
+            if (slot)
+                await store.ReleaseSlotAsync(task.Name, run.Id, CancellationToken.None);
+        }
+        if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
+        {
+            var retry = lifecycle.Retry(run);
+            await sender.SendAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);
+            return ConsumeOutcome.Requeued;
+        }
+        return ConsumeOutcome.Finished;
+    }
+
+    /// <summary>
+    /// Whether a task is enabled, as the store has it now. Runs of one task that arrive while its flag is being read
+    /// share that read: with the PostgreSQL store a read per run cost as much as the rest of the run.
+    /// </summary>
+    internal Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
+    {
+        if (_enabledReads.TryGetValue(taskName, out var pending))
+            return pending.Value.WaitAsync(cancellationToken);
+        Lazy<Task<bool>>? mine = null;
+        mine = new Lazy<Task<bool>>(() => ReadEnabledAsync(taskName, mine!));
+        return _enabledReads.GetOrAdd(taskName, mine).Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<bool> ReadEnabledAsync(string taskName, Lazy<Task<bool>> read)
+    {
+        try
+        {
+            // Shared by every waiting run, so no one run's cancellation ends it.
+            return (await store.GetTaskAsync(taskName, _stopping.Token)).Enabled;
+        }
+        finally
+        {
+            _enabledReads.TryRemove(KeyValuePair.Create(taskName, read));
+        }
+    }
+
+    /// <summary>
+    /// True when this delivery should run the tick. Every delivery claims it, a redelivered one too: a worker
+    /// killed before its claim leaves none, and the tick's second copy (the scheduler's recovery of the killed
+    /// node's fire) must find the claim of the delivery that ran. A redelivery of a claimed tick runs unless the
+    /// store already holds its run finished (the worker died between storing the end and acking).
+    /// </summary>
+    private async Task<bool> ClaimTickAsync(TaskRun run, bool redelivered, CancellationToken cancellationToken)
+    {
+        if (await store.TryClaimAsync(run.Id, cancellationToken))
+            return true;
+        if (!redelivered)
+            return false;
+        var stored = await store.GetRunAsync(run.Id, cancellationToken);
+        return stored is null || !stored.State.IsFinished();
+    }
+
+    [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Dropped a second run of the same tick: {Task}.{RunId}")]
+    private static partial void LogDuplicateTick(ILogger logger, string task, string runId);
+}

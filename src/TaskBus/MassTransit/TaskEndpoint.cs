@@ -1,0 +1,27 @@
+using MassTransit;
+using TaskBus.Configuration;
+using TaskBus.Tasks;
+
+namespace TaskBus.MassTransit;
+
+/// <summary>The receive endpoint of the worker group's queue, on either transport.</summary>
+internal static class TaskEndpoint
+{
+    /// <summary>Adds a consumer per task this process runs, with the group's prefetch and concurrency.</summary>
+    public static void Configure(IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path)
+    {
+        // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
+        endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
+        endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;
+        // Runs are sent to this queue's own exchange; binding the records' exchanges as well would give every
+        // group on the vhost a copy of every plain publish.
+        endpoint.ConfigureConsumeTopology = false;
+        // A message no task takes is a poison message: error queue with the reason, not the _skipped queue.
+        endpoint.ConfigureDeadLetter(x => x.UseFilter(new UnknownMessageFilter()));
+        foreach (var task in registry)
+        {
+            if (task.Invoker is not null)
+                TaskMessages.For(task).ConfigureConsumer(endpoint, task, path);
+        }
+    }
+}

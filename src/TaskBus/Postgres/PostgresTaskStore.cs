@@ -1,0 +1,415 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using TaskBus.Contracts;
+using TaskBus.Runs;
+using TaskBus.Storage;
+
+namespace TaskBus.Postgres;
+
+/// <summary>
+/// The store shared by every worker, in PostgreSQL. <see cref="InitializeAsync"/> creates or upgrades
+/// its tables under an advisory lock, so workers starting together do not race; nothing is manual.
+/// </summary>
+internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
+{
+    private const long SchemaLock = 0x7461736b627573; // "taskbus"
+
+    // Each entry upgrades the schema by one version; applied in order, once, at start.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE taskbus_runs (
+            id text PRIMARY KEY,
+            task text NOT NULL,
+            state text NOT NULL,
+            state_rank int NOT NULL,
+            priority text NOT NULL,
+            params jsonb,
+            queued timestamptz NOT NULL,
+            start timestamptz,
+            "end" timestamptz,
+            duration_ms double precision,
+            from_run_id text NOT NULL DEFAULT '',
+            root_run_id text NOT NULL DEFAULT '',
+            retry_attempt int NOT NULL DEFAULT 0,
+            rate_limit_attempt int NOT NULL DEFAULT 0,
+            error text,
+            worker text NOT NULL DEFAULT '');
+        CREATE INDEX taskbus_runs_queued ON taskbus_runs (queued DESC, id DESC);
+        CREATE INDEX taskbus_runs_task_queued ON taskbus_runs (task, queued DESC, id DESC);
+        CREATE TABLE taskbus_tasks (
+            name text PRIMARY KEY,
+            enabled boolean NOT NULL DEFAULT true,
+            last_run_end timestamptz,
+            last_run_duration_ms double precision,
+            last_run_state text);
+        CREATE TABLE taskbus_claims (
+            id text PRIMARY KEY,
+            claimed timestamptz NOT NULL DEFAULT now());
+        """,
+        """
+        CREATE TABLE taskbus_workers (
+            id text PRIMARY KEY,
+            host text NOT NULL,
+            running_tasks int NOT NULL,
+            last_heartbeat timestamptz NOT NULL);
+        """,
+        """
+        CREATE TABLE taskbus_slots (
+            task text NOT NULL,
+            run_id text NOT NULL,
+            expires timestamptz NOT NULL,
+            PRIMARY KEY (task, run_id));
+        """,
+        """
+        ALTER TABLE taskbus_runs ADD COLUMN redelivered boolean NOT NULL DEFAULT false;
+        ALTER TABLE taskbus_runs ADD COLUMN scheduled_for timestamptz;
+        CREATE INDEX taskbus_claims_claimed ON taskbus_claims (claimed);
+        """,
+        """
+        CREATE INDEX taskbus_runs_params ON taskbus_runs USING gin (params jsonb_path_ops);
+        CREATE INDEX taskbus_runs_state_queued ON taskbus_runs (state, queued DESC, id DESC);
+        """,
+    ];
+
+    // One statement per batch, however many runs it holds: the rows come in as arrays (one per column), so the
+    // server parses and plans once; a statement per run cost more than the bus that fed it.
+    private const string UpsertRuns = """
+        INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
+        SELECT id, task, state, state_rank, priority, params::jsonb, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+            $8::timestamptz[], $9::timestamptz[], $10::float8[], $11::text[], $12::text[], $13::int[], $14::int[],
+            $15::text[], $16::text[], $17::bool[], $18::timestamptz[])
+            AS u(id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
+        ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
+            priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
+            "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
+            root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
+            rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
+            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for
+        WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
+        """;
+
+    private const string UpsertLastRuns = """
+        INSERT INTO taskbus_tasks AS t (name, last_run_end, last_run_duration_ms, last_run_state)
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[])
+        ON CONFLICT (name) DO UPDATE SET last_run_end = excluded.last_run_end,
+            last_run_duration_ms = excluded.last_run_duration_ms, last_run_state = excluded.last_run_state
+        WHERE t.last_run_end IS NULL OR excluded.last_run_end >= t.last_run_end
+        """;
+
+    private const string RunColumns = """
+        id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker,
+        redelivered, scheduled_for
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>Creates the store over an Npgsql connection string.</summary>
+    public PostgresTaskStore(string connectionString) => _dataSource = NpgsqlDataSource.Create(connectionString);
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Execute(connection, "SELECT pg_advisory_xact_lock($1)", cancellationToken, SchemaLock);
+        await Execute(connection, "CREATE TABLE IF NOT EXISTS taskbus_schema (version int NOT NULL)", cancellationToken);
+        await using (var read = new NpgsqlCommand("SELECT max(version) FROM taskbus_schema", connection))
+        {
+            var current = await read.ExecuteScalarAsync(cancellationToken) is int version ? version : 0;
+            for (var next = current; next < Migrations.Length; next++)
+            {
+                await Execute(connection, Migrations[next], cancellationToken);
+                await Execute(connection, "INSERT INTO taskbus_schema (version) VALUES ($1)", cancellationToken, next + 1);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task UpsertRunsAsync(IReadOnlyList<TaskRunEvent> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if (runs.Count == 0)
+            return;
+        // A row can change once per statement: the furthest change of each run (the last of equals), in id order so
+        // that two writers touching the same runs lock them in the same order.
+        var latest = new Dictionary<string, TaskRunEvent>(runs.Count, StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            if (run.Queued is null)
+                throw new ArgumentException($"run {run.Id} was never queued", nameof(runs));
+            if (!latest.TryGetValue(run.Id, out var seen) || RunCursor.Rank(run).CompareTo(RunCursor.Rank(seen)) >= 0)
+                latest[run.Id] = run;
+        }
+        var rows = latest.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToArray();
+        await using var batch = _dataSource.CreateBatch();
+        var upsert = new NpgsqlBatchCommand(UpsertRuns);
+        upsert.Parameters.Add(Column(rows, r => r.Id));
+        upsert.Parameters.Add(Column(rows, r => r.Task));
+        upsert.Parameters.Add(Column(rows, r => r.State.ToWire()));
+        upsert.Parameters.Add(Column(rows, r => RunCursor.Rank(r).Item3));
+        upsert.Parameters.Add(Column(rows, r => r.Priority.ToWire()));
+        upsert.Parameters.Add(Column(rows, r => r.Params?.GetRawText()));
+        upsert.Parameters.Add(Column(rows, r => r.Queued));
+        upsert.Parameters.Add(Column(rows, r => r.Start));
+        upsert.Parameters.Add(Column(rows, r => r.End));
+        upsert.Parameters.Add(Column(rows, r => r.DurationMs));
+        upsert.Parameters.Add(Column(rows, r => r.FromRunId));
+        upsert.Parameters.Add(Column(rows, r => r.RootRunId));
+        upsert.Parameters.Add(Column(rows, r => r.RetryAttempt));
+        upsert.Parameters.Add(Column(rows, r => r.RateLimitAttempt));
+        upsert.Parameters.Add(Column(rows, r => r.Error));
+        upsert.Parameters.Add(Column(rows, r => r.Worker));
+        upsert.Parameters.Add(Column(rows, r => r.Redelivered));
+        upsert.Parameters.Add(Column(rows, r => r.ScheduledFor));
+        batch.BatchCommands.Add(upsert);
+        // Each task's last run: the latest to end in this batch, also one a later change of its run replaced (a retry).
+        var last = runs.Where(r => r.State.IsFinished())
+            .GroupBy(r => r.Task, StringComparer.Ordinal)
+            .Select(g => g.MaxBy(r => r.End ?? DateTimeOffset.MinValue)!)
+            .OrderBy(r => r.Task, StringComparer.Ordinal)
+            .ToArray();
+        if (last.Length > 0)
+        {
+            var lastRuns = new NpgsqlBatchCommand(UpsertLastRuns);
+            lastRuns.Parameters.Add(Column(last, r => r.Task));
+            lastRuns.Parameters.Add(Column(last, r => r.End));
+            lastRuns.Parameters.Add(Column(last, r => r.DurationMs));
+            lastRuns.Parameters.Add(Column(last, r => r.State.ToWire()));
+            batch.BatchCommands.Add(lastRuns);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter<T[]> Column<T>(TaskRunEvent[] rows, Func<TaskRunEvent, T> value) => new() { TypedValue = Array.ConvertAll(rows, r => value(r)) };
+
+    /// <inheritdoc />
+    public async Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {RunColumns} FROM taskbus_runs WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var after = query.Cursor is null ? ((long, string)?)null : RunCursor.Decode(query.Cursor);
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {RunColumns} FROM taskbus_runs
+            WHERE ($1::text IS NULL OR task = $1) AND ($2::text IS NULL OR state = $2)
+              AND ($3::timestamptz IS NULL OR queued >= $3) AND ($4::timestamptz IS NULL OR queued < $4)
+              AND ($5::timestamptz IS NULL OR (queued, id) < ($5, $6))
+              AND ($8::text[] IS NULL OR task = ANY($8)) AND ($9::jsonb IS NULL OR params @> $9)
+            ORDER BY queued DESC, id DESC
+            LIMIT $7
+            """);
+        command.Parameters.Add(Nullable(query.Task, NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(query.State?.ToWire(), NpgsqlDbType.Text));
+        command.Parameters.Add(Nullable(query.From, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Nullable(query.To, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(Nullable(after is { } c ? new DateTimeOffset(c.Item1, TimeSpan.Zero) : null, NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(new() { Value = after?.Item2 ?? "", NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = query.Limit + 1 });
+        command.Parameters.Add(new() { Value = query.Tasks is null ? DBNull.Value : query.Tasks.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = query.Params is { } pattern ? pattern.GetRawText() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        var page = new List<TaskRunEvent>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                page.Add(ReadRun(reader));
+        }
+        var more = page.Count > query.Limit;
+        if (more)
+            page.RemoveAt(page.Count - 1);
+        return new TaskRunPage(page, more ? RunCursor.Encode(page[^1]) : null);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT enabled, last_run_end, last_run_duration_ms, last_run_state FROM taskbus_tasks WHERE name = $1");
+        command.Parameters.Add(new() { Value = name });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return new StoredTask { Name = name };
+        return new StoredTask
+        {
+            Name = name,
+            Enabled = reader.GetBoolean(0),
+            LastRunEnd = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+            LastRunDurationMs = reader.IsDBNull(2) ? null : reader.GetDouble(2),
+            LastRunState = reader.IsDBNull(3) ? null : TaskStateExtensions.ParseState(reader.GetString(3)),
+        };
+    }
+
+    /// <inheritdoc />
+    public async Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "INSERT INTO taskbus_tasks (name, enabled) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled");
+        command.Parameters.Add(new() { Value = name });
+        command.Parameters.Add(new() { Value = enabled });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("INSERT INTO taskbus_claims (id) VALUES ($1) ON CONFLICT DO NOTHING");
+        command.Parameters.Add(new() { Value = runId });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> TryAcquireSlotAsync(string task, string runId, int max, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The advisory lock serialises every worker taking a slot of this task, until commit.
+        await Execute(connection, "SELECT pg_advisory_xact_lock(hashtext('taskbus-slots:' || $1))", cancellationToken, task);
+        await Execute(connection, "DELETE FROM taskbus_slots WHERE task = $1 AND expires < now()", cancellationToken, task);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO taskbus_slots (task, run_id, expires)
+            SELECT $1, $2, now() + $4 WHERE (SELECT count(*) FROM taskbus_slots WHERE task = $1 AND run_id <> $2) < $3
+            ON CONFLICT (task, run_id) DO UPDATE SET expires = excluded.expires
+            """, connection);
+        insert.Parameters.Add(new() { Value = task });
+        insert.Parameters.Add(new() { Value = runId });
+        insert.Parameters.Add(new() { Value = (long)max });
+        insert.Parameters.Add(new() { Value = lease });
+        var taken = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await transaction.CommitAsync(cancellationToken);
+        return taken;
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM taskbus_slots WHERE task = $1 AND run_id = $2");
+        command.Parameters.Add(new() { Value = task });
+        command.Parameters.Add(new() { Value = runId });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO taskbus_workers (id, host, running_tasks, last_heartbeat) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (id) DO UPDATE SET host = excluded.host, running_tasks = excluded.running_tasks, last_heartbeat = excluded.last_heartbeat
+            """);
+        command.Parameters.Add(new() { Value = worker.Id });
+        command.Parameters.Add(new() { Value = worker.Host });
+        command.Parameters.Add(new() { Value = worker.RunningTasks });
+        command.Parameters.Add(new() { Value = worker.LastHeartbeat });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT id, host, running_tasks, last_heartbeat FROM taskbus_workers WHERE last_heartbeat >= $1 ORDER BY id");
+        command.Parameters.Add(new() { Value = since });
+        var workers = new List<WorkerStatus>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            workers.Add(new WorkerStatus
+            {
+                Id = reader.GetString(0),
+                Host = reader.GetString(1),
+                RunningTasks = reader.GetInt32(2),
+                LastHeartbeat = reader.GetFieldValue<DateTimeOffset>(3),
+            });
+        }
+        return workers;
+    }
+
+    /// <inheritdoc />
+    public async Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var batch = _dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_claims WHERE claimed < $1") { Parameters = { new() { Value = before } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_workers WHERE last_heartbeat < $1") { Parameters = { new() { Value = before } } });
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken)
+    {
+        // A session advisory lock, held by a connection of its own until the holder is disposed.
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await Execute(connection, "SELECT pg_advisory_lock(hashtextextended($1, 0))", cancellationToken, name);
+            return new AdvisoryLock(connection, name);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private sealed class AdvisoryLock(NpgsqlConnection connection, string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await Execute(connection, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", CancellationToken.None, name);
+            }
+            finally
+            {
+                // Closing the session also ends the lock, should the unlock have failed.
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private static TaskRunEvent ReadRun(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Task = reader.GetString(1),
+        State = TaskStateExtensions.ParseState(reader.GetString(2)),
+        Priority = TaskStateExtensions.ParsePriority(reader.GetString(3)),
+        Params = reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(),
+        Queued = reader.GetFieldValue<DateTimeOffset>(5),
+        Start = reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        End = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+        DurationMs = reader.IsDBNull(8) ? null : reader.GetDouble(8),
+        FromRunId = reader.GetString(9),
+        RootRunId = reader.GetString(10),
+        RetryAttempt = reader.GetInt32(11),
+        RateLimitAttempt = reader.GetInt32(12),
+        Error = reader.IsDBNull(13) ? null : reader.GetString(13),
+        Worker = reader.GetString(14),
+        Redelivered = reader.GetBoolean(15),
+        ScheduledFor = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+    };
+
+    private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in parameters)
+            command.Parameters.Add(new() { Value = value });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

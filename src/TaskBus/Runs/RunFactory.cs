@@ -1,0 +1,64 @@
+using TaskBus.Contracts;
+using TaskBus.Tasks;
+
+namespace TaskBus.Runs;
+
+/// <summary>
+/// Where every <see cref="TaskRun"/> object comes from: a new run, a run rebuilt from its message, the next round of
+/// a run. A run is built in <c>init</c>, or in <c>queued</c> when its message says it was queued; it moves on only
+/// through <see cref="RunLifecycle"/>.
+/// </summary>
+internal static class RunFactory
+{
+    /// <summary>A new run in <c>init</c>; the params are checked against the task's record here.</summary>
+    /// <exception cref="TaskParamsException">The params do not fit.</exception>
+    public static TaskRun New(TaskDescriptor task, object? parameters, Guid id, TaskPriority? priority = null, DateTimeOffset? scheduledFor = null, TaskRun? parent = null) =>
+        new(id, task.Name, priority ?? task.Priority, task.CreateParams(parameters))
+        {
+            ScheduledFor = scheduledFor,
+            FromRunId = parent?.Id ?? "",
+            RootRunId = parent is null ? "" : parent.RootRunId.Length > 0 ? parent.RootRunId : parent.Id,
+        };
+
+    /// <summary>A run as its message tells it: in <c>queued</c> when the message carries a run header, else in <c>init</c> (a plain publish).</summary>
+    public static TaskRun FromMessage(Guid id, TaskDescriptor task, RunHeader? header, object parameters, bool redelivered) => header is { } h
+        ? FromHeader(id, task.Name, h, parameters, redelivered)
+        : new TaskRun(id, task.Name, task.Priority, parameters) { Redelivered = redelivered };
+
+    /// <summary>
+    /// A run as its run header tells it, in <c>queued</c>. <paramref name="parameters"/> is null where they cannot be
+    /// read (a message that could not be processed, or that was taken out of its queue unread).
+    /// </summary>
+    public static TaskRun FromHeader(Guid id, string task, in RunHeader header, object? parameters, bool redelivered) =>
+        new(id, task, header.Priority, parameters ?? Unreadable.Params, header.Queued)
+        {
+            FromRunId = header.FromRunId,
+            RootRunId = header.RootRunId,
+            RetryAttempt = header.RetryAttempt,
+            RateLimitAttempt = header.RateLimitAttempt,
+            ScheduledFor = header.ScheduledFor,
+            Redelivered = redelivered,
+        };
+
+    /// <summary>A run of a message that tells nothing of its run but its id, queued at <paramref name="queued"/>.</summary>
+    public static TaskRun Unknown(Guid id, DateTimeOffset queued) => new(id, "unknown", TaskPriority.Low, Unreadable.Params, queued);
+
+    /// <summary>
+    /// The next round of a run: same id, params and lineage, the attempts given, in <c>init</c> (or <c>queued</c> at
+    /// <paramref name="queued"/>). It is no tick's run any more: its tick was claimed by the round before.
+    /// </summary>
+    public static TaskRun NextRound(TaskRun run, int retryAttempt, int rateLimitAttempt, DateTimeOffset? queued = null) =>
+        new(run.Guid, run.Task, run.Priority, run.Params, queued)
+        {
+            FromRunId = run.FromRunId,
+            RootRunId = run.RootRunId,
+            RetryAttempt = retryAttempt,
+            RateLimitAttempt = rateLimitAttempt,
+        };
+
+    /// <summary>Stands for params a message carried but that could not be read.</summary>
+    private sealed class Unreadable
+    {
+        public static readonly Unreadable Params = new();
+    }
+}

@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Logging;
+using TaskBus.Contracts;
+using TaskBus.Tasks;
+
+namespace TaskBus.Runs;
+
+/// <summary>
+/// The one owner of a run's life: every state change of every run in this process is made here, timed on the clock
+/// given, and told, step by step, first to TaskBus's own sinks (store writer, event publisher, metrics), then to the
+/// users' handlers with a snapshot. The steps follow aio-fluid: <c>init</c> → <c>queued</c> → <c>running</c> → a
+/// final state, passing through the states between where a change skips them (a disabled task's run is aborted
+/// through <c>running</c>), except for a run that ends without ever running (not queued, unreadable, removed
+/// from its queue). A retry is a new round of the same run (same id, next attempt) that starts again at
+/// <c>init</c>; a run re-queued over its task's concurrency limit is a silent copy.
+/// </summary>
+internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRunSink> sinks, IRunRecord? record, TimeProvider time, ILogger<RunLifecycle> logger)
+{
+    private readonly IRunSink[] _sinks = [.. sinks];
+
+    /// <summary>The clock every step is timed on.</summary>
+    public TimeProvider Time => time;
+
+    /// <summary>Queues a run: <c>init</c>, then <c>queued</c> (at <paramref name="at"/>, or now), both told.</summary>
+    /// <exception cref="TaskRunException">The run is not in <c>init</c>.</exception>
+    public void Queue(TaskRun run, DateTimeOffset? at = null)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.State != TaskState.Init)
+            throw new TaskRunException($"run {run.NameId} is {run.State.ToWire()}; only a run in init can be queued");
+        Changed(run);
+        Enter(run, TaskState.Queued, at ?? time.GetUtcNow(), null);
+    }
+
+    /// <summary>Ends a queued run the broker did not take: <c>failure</c>, without running.</summary>
+    public void NotQueued(TaskRun run, string reason) => EndUnrun(run, TaskState.Failure, reason);
+
+    /// <summary>
+    /// The run a delivered task message carries: rebuilt in <c>queued</c> from its run header, silently (its sender told
+    /// <c>init</c> and <c>queued</c>); or, for a plain publish, a new run told <c>init</c> and <c>queued</c> at the
+    /// message's sent time, since this is the first TaskBus sees of it.
+    /// </summary>
+    public TaskRun Receive(Guid id, TaskDescriptor task, RunHeader? header, object message, bool redelivered, DateTimeOffset? sent)
+    {
+        var run = RunFactory.FromMessage(id, task, header, message, redelivered);
+        if (run.State == TaskState.Init)
+            Queue(run, sent);
+        return run;
+    }
+
+    /// <summary>Ends the run of a message that cannot be processed (not JSON, no task takes it, params that do not fit) as <c>failure</c>.</summary>
+    public void Unprocessable(Guid id, RunHeader? header, string error)
+    {
+        var run = header is { } h ? RunFactory.FromHeader(id, h.Task, h, null, redelivered: false) : RunFactory.Unknown(id, time.GetUtcNow());
+        EndUnrun(run, TaskState.Failure, error);
+    }
+
+    /// <summary>Ends a run taken out of its queue unrun as <c>aborted</c>.</summary>
+    public void Removed(Guid id, in RunHeader header, object? parameters, string reason) =>
+        EndUnrun(RunFactory.FromHeader(id, header.Task, header, parameters, redelivered: false), TaskState.Aborted, reason);
+
+    /// <summary>The run starts: <c>running</c>.</summary>
+    public void Start(TaskRun run) => MoveTo(run, TaskState.Running, null);
+
+    /// <summary>The run ends <c>success</c>.</summary>
+    public void Succeed(TaskRun run) => MoveTo(run, TaskState.Success, null);
+
+    /// <summary>The run ends <c>failure</c> with <paramref name="error"/>.</summary>
+    public void Fail(TaskRun run, string error) => MoveTo(run, TaskState.Failure, error);
+
+    /// <summary>The run ends <c>aborted</c> with <paramref name="reason"/>; from <c>queued</c> it passes through <c>running</c>.</summary>
+    public void Abort(TaskRun run, string reason) => MoveTo(run, TaskState.Aborted, reason);
+
+    /// <summary>The run is stopped by shutdown: <c>interrupted</c>; its message goes back to the queue.</summary>
+    public void Interrupt(TaskRun run, string reason) => MoveTo(run, TaskState.Interrupted, reason);
+
+    /// <summary>The run is refused by its task's concurrency limit: <c>rate_limited</c>, through <c>running</c>.</summary>
+    public void RateLimit(TaskRun run) => MoveTo(run, TaskState.RateLimited, null);
+
+    /// <summary>The next round of a failed run: same id, next retry attempt, told <c>init</c> and <c>queued</c> again.</summary>
+    public TaskRun Retry(TaskRun run)
+    {
+        var next = RunFactory.NextRound(run, run.RetryAttempt + 1, run.RateLimitAttempt);
+        Queue(next);
+        return next;
+    }
+
+    /// <summary>A copy of a run refused by its task's concurrency limit, to queue again: next rate-limit attempt, still <c>queued</c>, nothing told.</summary>
+    public TaskRun Postpone(TaskRun run) =>
+        RunFactory.NextRound(run, run.RetryAttempt, run.RateLimitAttempt + 1, run.Queued ?? time.GetUtcNow());
+
+    /// <summary>Takes the outcome of a run that ran elsewhere from its final event; nothing told (its worker told it).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "A transition, made on the owner of every transition.")]
+    public void Adopt(TaskRun run, TaskRunEvent final) => run.Adopt(final);
+
+    /// <summary>Completes once every change made so far is in the shared record of runs, where there is one.</summary>
+    public Task FlushAsync() => record?.FlushAsync() ?? Task.CompletedTask;
+
+    private void EndUnrun(TaskRun run, TaskState state, string error) => Enter(run, state, time.GetUtcNow(), error);
+
+    private void MoveTo(TaskRun run, TaskState state, string? error)
+    {
+        if (state == run.State)
+            return;
+        var now = time.GetUtcNow();
+        foreach (var step in Path(run.State, state))
+            Enter(run, step, now, step == state ? error : null);
+    }
+
+    private void Enter(TaskRun run, TaskState state, DateTimeOffset at, string? error)
+    {
+        run.Enter(state, at, error);
+        Changed(run);
+    }
+
+    private void Changed(TaskRun run)
+    {
+        TaskRunEvent? change = null;
+        foreach (var sink in _sinks)
+        {
+            if (run.State == TaskState.Init && !sink.WantsInit)
+                continue;
+            try
+            {
+                sink.OnChanged(run, sink.WantsEvent ? change ??= run.ToEvent(ThisWorker.Name) : null);
+            }
+            catch (Exception ex)
+            {
+                LogSinkFailed(logger, ex, sink.GetType().Name, run.State.ToWire(), run.NameId);
+            }
+        }
+        if (handlers.Any(run.State))
+            handlers.Handle(run.Snapshot());
+    }
+
+    private static TaskState[] Path(TaskState from, TaskState to) => (from, to) switch
+    {
+        (TaskState.Init, TaskState.Queued) => [TaskState.Queued],
+        (TaskState.Init, TaskState.Running) => [TaskState.Queued, TaskState.Running],
+        (TaskState.Init, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
+            => [TaskState.Queued, TaskState.Running, to],
+        (TaskState.Queued, TaskState.Running) => [TaskState.Running],
+        (TaskState.Queued, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
+            => [TaskState.Running, to],
+        (TaskState.Running, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited or TaskState.Interrupted)
+            => [to],
+        _ => throw new TaskRunException($"invalid state transition {from.ToWire()} -> {to.ToWire()}"),
+    };
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "{Sink} failed on {State} of {Run}")]
+    private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string state, string run);
+}

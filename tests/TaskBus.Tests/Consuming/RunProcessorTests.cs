@@ -1,0 +1,194 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using TaskBus.Consuming;
+using TaskBus.Contracts.Tasks;
+using TaskBus.Execution;
+using TaskBus.Storage;
+using TaskBus.Worker.Tasks;
+
+namespace TaskBus.Tests.Consuming;
+
+/// <summary>
+/// The consume path on its own: no bus, no harness; a memory store, the lifecycle, a fake clock, and a sender that
+/// records what it is given.
+/// </summary>
+public sealed class RunProcessorTests : IAsyncDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 28, 8, 45, 52, TimeSpan.Zero);
+
+    private readonly FakeTimeProvider _time = new(T0);
+    private readonly MemoryTaskStore _store = new();
+    private readonly RunHandlers _handlers = new(NullLogger<RunHandlers>.Instance);
+    private readonly RunLifecycle _lifecycle;
+    private readonly TaskRegistry _registry = new();
+    private readonly RunsInProgress _running = new();
+    private readonly RecordingSender _sender = new();
+    private readonly ServiceProvider _services;
+    private readonly RunProcessor _processor;
+    private readonly List<(string Id, TaskState State)> _events = [];
+
+    public RunProcessorTests()
+    {
+        var collection = new ServiceCollection();
+        foreach (var type in new[] { typeof(DummyTask), typeof(ExclusiveTask), typeof(RetryableTask), typeof(NoopTask) })
+        {
+            _registry.Add(TaskDescriptor.FromTask(type));
+            collection.AddScoped(type);
+        }
+        collection.AddScoped(_ => new TaskRunContext(_registry, new NoQueue(), _store, _time));
+        _services = collection.BuildServiceProvider(validateScopes: true);
+        _lifecycle = new RunLifecycle(_handlers, [], null, _time, NullLogger<RunLifecycle>.Instance);
+        foreach (var state in Enum.GetValues<TaskState>())
+            _handlers.Register(state.ToWire() + ".test", run => { lock (_events) _events.Add((run.Id, run.State)); });
+        _processor = new RunProcessor(
+            _store, _lifecycle, new TaskExecutor(_lifecycle, NullLoggerFactory.Instance), _sender, _running, _services.GetRequiredService<IServiceScopeFactory>(),
+            NullLogger<RunProcessor>.Instance);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _processor.Dispose();
+        await _handlers.DisposeAsync();
+        await _services.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ARun_Succeeds_WithItsTimesOnTheClock_AndGivesItsSlotBack()
+    {
+        var run = Queued("dummy", new Dummy { Sleep = 0 });
+
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(run));
+
+        Assert.Equal((TaskState.Success, null), (run.State, run.Error));
+        Assert.Equal((T0, T0), (run.Start!.Value, run.End!.Value));
+        Assert.Equal([TaskState.Running, TaskState.Success], StatesOf(run));
+        Assert.True(await _store.TryAcquireSlotAsync("dummy", "next", 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Equal((0, 0), (_running.Count, _running.CountOf("dummy")));
+    }
+
+    [Fact]
+    public async Task ADisabledTask_EndsAbortedWithoutCallingTheTask()
+    {
+        await _store.SetEnabledAsync("dummy", false, CancellationToken.None);
+        var run = Queued("dummy", new Dummy { Sleep = 0, Error = true });
+
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(run));
+
+        // Had it run, it would have failed; queued to aborted passes through running, as in aio-fluid.
+        Assert.Equal((TaskState.Aborted, "task dummy is disabled"), (run.State, run.Error));
+        Assert.Equal([TaskState.Running, TaskState.Aborted], StatesOf(run));
+    }
+
+    [Fact]
+    public async Task OverTheLimit_WithoutRateLimitRetry_EndsRateLimited()
+    {
+        Assert.True(await _store.TryAcquireSlotAsync("dummy", "another-worker's-run", 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var run = Queued("dummy", new Dummy { Sleep = 0 });
+
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(run));
+
+        Assert.Equal(TaskState.RateLimited, run.State);
+        Assert.Empty(_sender.Sent);
+    }
+
+    [Fact]
+    public async Task OverTheLimit_WithRateLimitRetry_RequeuesACopy_AtLeastHalfASecondLater_WithoutEvents()
+    {
+        Assert.True(await _store.TryAcquireSlotAsync("exclusive", "another-worker's-run", 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var run = Queued("exclusive", new Exclusive { Sleep = 0 });
+
+        Assert.Equal(ConsumeOutcome.Requeued, await ProcessAsync(run));
+
+        var (copy, delay) = Assert.Single(_sender.Sent);
+        Assert.Equal((run.Id, 1, 0, TaskState.Queued), (copy.Id, copy.RateLimitAttempt, copy.RetryAttempt, copy.State));
+        Assert.Equal(run.Queued, copy.Queued);
+        // The task's own wait is 0: a busy task is still not polled in a tight loop.
+        Assert.Equal(RunProcessor.MinRateLimitDelay, delay);
+        Assert.Empty(_events);
+    }
+
+    [Fact]
+    public async Task AFailureTheRetryPolicyMatches_StartsTheNextRound_QueuedOnTheClock_WithThePolicysDelay()
+    {
+        var run = Queued("retryable", new Retryable { FailTimes = 1 });
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(ConsumeOutcome.Requeued, await ProcessAsync(run));
+
+        Assert.Equal(TaskState.Failure, run.State);
+        var (retry, delay) = Assert.Single(_sender.Sent);
+        Assert.Equal((run.Id, 1, TaskState.Queued, T0.AddSeconds(3)), (retry.Id, retry.RetryAttempt, retry.State, retry.Queued!.Value));
+        Assert.Equal(TimeSpan.Zero, delay);
+        // The new round begins again at init and is queued before it is sent.
+        Assert.Equal([TaskState.Running, TaskState.Failure, TaskState.Init, TaskState.Queued], StatesOf(run));
+
+        // Its second attempt succeeds: no further round.
+        var second = Queued("retryable", new Retryable { FailTimes = 1 }, retryAttempt: 1, id: run.Guid);
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(second));
+        Assert.Equal(TaskState.Success, second.State);
+        Assert.Single(_sender.Sent);
+    }
+
+    [Fact]
+    public async Task RedeliveredTickNobodyClaimed_RunsAndClaims_SoTheRecoveredCopyIsDropped()
+    {
+        var id = Guid.NewGuid();
+
+        // The worker that got the first delivery died before claiming; the redelivery runs it.
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(Tick(id), redelivered: true));
+        // The killed node's fire, recovered by another scheduler: same tick, same id, a fresh message, no events.
+        var copy = Tick(id);
+        Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(copy, redelivered: false));
+        Assert.Empty(StatesOf(copy).Skip(2));
+    }
+
+    [Fact]
+    public async Task RedeliveredTick_RunsWhileItsClaimedRunIsUnfinished_AndIsDroppedOnceTheStoreHoldsItFinished()
+    {
+        var id = Guid.NewGuid();
+        Assert.True(await _store.TryClaimAsync(id.ToString("N"), CancellationToken.None));
+
+        // Claimed by a worker that died while running it: the redelivery runs it.
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(Tick(id), redelivered: true));
+        // Stored finished by a worker that died before its ack: the redelivery is a duplicate.
+        await _store.UpsertRunsAsync([Tick(id).ToEvent("gone") with { State = TaskState.Success }], CancellationToken.None);
+        Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(Tick(id), redelivered: true));
+        // A fresh copy of a claimed tick never runs.
+        Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(Tick(id), redelivered: false));
+    }
+
+    private TaskRun Queued(string task, object parameters, int retryAttempt = 0, Guid? id = null) =>
+        RunFactory.FromHeader(id ?? Guid.NewGuid(), task, new RunHeader(_time.GetUtcNow(), TaskPriority.Medium, retryAttempt, 0, "", "", null, task), parameters, redelivered: false);
+
+    private static TaskRun Tick(Guid id) =>
+        RunFactory.FromHeader(id, "noop", new RunHeader(T0, TaskPriority.Medium, 0, 0, "", "", T0, "noop"), new Noop(), redelivered: false);
+
+    private List<TaskState> StatesOf(TaskRun run)
+    {
+        lock (_events)
+            return [.. _events.Where(e => e.Id == run.Id).Select(e => e.State)];
+    }
+
+    private Task<ConsumeOutcome> ProcessAsync(TaskRun run, bool redelivered = false) =>
+        _processor.ProcessAsync(_registry.Get(run.Task), run, new Delivery(redelivered, null), CancellationToken.None);
+
+    private sealed class RecordingSender : IRunSender
+    {
+        public List<(TaskRun Run, TimeSpan Delay)> Sent { get; } = [];
+
+        public Task SendAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
+        {
+            Sent.Add((run, delay));
+            return Task.CompletedTask;
+        }
+
+        public Task<TaskRunEvent> RequestAsync(TaskDescriptor task, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+    }
+
+    private sealed class NoQueue : IRunQueue
+    {
+        public Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}

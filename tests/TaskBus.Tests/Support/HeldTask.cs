@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+
+namespace TaskBus.Tests.Support;
+
+/// <summary>Params of the held tasks: the gate a run waits at until the test opens it.</summary>
+public sealed record Held
+{
+    public string Gate { get; init; } = "";
+}
+
+/// <summary>Params of <see cref="HeldRetryTask"/>.</summary>
+public sealed record HeldRetry
+{
+    public string Gate { get; init; } = "";
+}
+
+/// <summary>A task limited to one run at once that runs until its gate opens: a test decides when runs overlap.</summary>
+[Task("held", MaxConcurrency = 1)]
+public sealed class HeldTask : ITask<Held>
+{
+    public Task ExecuteAsync(Held parameters, CancellationToken cancellationToken) => Gates.WaitAsync(parameters.Gate, cancellationToken);
+}
+
+/// <summary>As <see cref="HeldTask"/>, and a run over the limit is queued again instead of ending rate_limited.</summary>
+[Task("held_retry", MaxConcurrency = 1)]
+[RateLimitRetry(MaxAttempts = 5, WaitSeconds = 0)]
+public sealed class HeldRetryTask : ITask<HeldRetry>
+{
+    public Task ExecuteAsync(HeldRetry parameters, CancellationToken cancellationToken) => Gates.WaitAsync(parameters.Gate, cancellationToken);
+}
+
+/// <summary>Named gates shared by the held tasks and the tests; an empty name is always open.</summary>
+public static class Gates
+{
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource> Opened = new();
+
+    /// <summary>A gate name no other test uses.</summary>
+    public static string New() => Guid.NewGuid().ToString("N");
+
+    public static Task WaitAsync(string gate, CancellationToken cancellationToken) =>
+        gate.Length == 0 ? Task.CompletedTask : Of(gate).Task.WaitAsync(cancellationToken);
+
+    public static void Open(string gate) => Of(gate).TrySetResult();
+
+    private static TaskCompletionSource Of(string gate) => Opened.GetOrAdd(gate, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
