@@ -172,6 +172,6 @@ internal static partial class CommandLineHost
         ? $"at {uri.Host}:{(uri.IsDefaultPort || uri.Port < 0 ? (uri.Scheme == "amqps" ? 5671 : 5672) : uri.Port)} (vhost {(uri.AbsolutePath.Length > 1 ? Uri.UnescapeDataString(uri.AbsolutePath[1..]) : "/")})"
         : $"'{url}'";
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "The command failed")]
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Debug, Message = "The command failed")]
     private static partial void LogFailure(ILogger logger, Exception exception);
 }

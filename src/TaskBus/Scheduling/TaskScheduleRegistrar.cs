@@ -19,8 +19,8 @@ internal sealed class TaskScheduleRegistrar(TaskManager manager, ISchedulerFacto
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
-        // Without the lock, schedulers starting together each replaced the trigger with one starting at their
-        // own start time: every replacement moved the grid and added a tick.
+        // Schedulers starting together would each replace the trigger with one starting at their own start time,
+        // moving the grid and adding a tick every time.
         await using var held = await store.LockAsync($"taskbus-schedules:{manager.Options.QueueName}", cancellationToken);
         foreach (var task in manager.Registry)
         {

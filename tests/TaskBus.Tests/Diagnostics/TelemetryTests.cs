@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
-using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using TaskBus.Contracts;
 using TaskBus.Contracts.Tasks;
@@ -10,7 +10,7 @@ using TaskBus.Tests.Support;
 
 namespace TaskBus.Tests.Diagnostics;
 
-/// <summary>TaskBus's ActivitySource and Meter through the OpenTelemetry SDK and its in-memory exporter.</summary>
+/// <summary>TaskBus's ActivitySource, through the OpenTelemetry SDK and its in-memory exporter, and its Meter.</summary>
 public sealed class TelemetryTests
 {
     private static readonly ActivitySource Caller = new("TaskBus.Tests.Caller");
@@ -65,11 +65,22 @@ public sealed class TelemetryTests
     [Fact]
     public async Task Meter_CountsRunsByTaskAndFinalState_RecordsTheirDuration_AndObservesRunsInProgress()
     {
-        var metrics = new List<Metric>();
-        using var meters = Sdk.CreateMeterProviderBuilder().AddMeter(TaskBusTelemetry.Name).AddInMemoryExporter(metrics).Build();
         await using var services = await TestServices.StartAsync();
-        services.Provider.GetRequiredService<TaskBusMetrics>();
         var recorder = new RunRecorder(services.Manager);
+        // Only this host's meter: other tests' hosts in this process have TaskBus meters of their own.
+        var factory = services.Provider.GetRequiredService<IMeterFactory>();
+        var measured = new List<(string Instrument, double Value, string? Task, string? State)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == TaskBusTelemetry.Name && instrument.Meter.Scope == factory)
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
+        services.Provider.GetRequiredService<TaskBusMetrics>();
+        listener.Start();
 
         var runs = new List<TaskRun>();
         for (var i = 0; i < 3; i++)
@@ -77,40 +88,30 @@ public sealed class TelemetryTests
         runs.Add(await services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0, Error = true }));
         foreach (var run in runs)
             await recorder.WaitForFinal(run.Id);
-        meters.ForceFlush();
+        listener.RecordObservableInstruments();
 
-        // Other tests of this process may add their runs: this one's are a lower bound.
-        Assert.True(Sum(metrics, "taskbus.runs", "add", "success") >= 3);
-        Assert.True(Sum(metrics, "taskbus.runs", "dummy", "failure") >= 1);
-        Assert.True(HistogramCount(metrics, "taskbus.run.duration", "add", "success") >= 3);
-        Assert.Contains(metrics, m => m.Name == "taskbus.runs.running" && m.MetricType == MetricType.LongGauge);
-    }
-
-    private static long Sum(List<Metric> metrics, string name, string task, string state) => Largest(metrics, name, task, state, histogram: false);
-
-    private static long HistogramCount(List<Metric> metrics, string name, string task, string state) => Largest(metrics, name, task, state, histogram: true);
-
-    // The largest value exported for the task and state: a counter's sum, or a histogram's count.
-    private static long Largest(List<Metric> metrics, string name, string task, string state, bool histogram)
-    {
-        long largest = 0;
-        foreach (var metric in metrics.Where(m => m.Name == name))
-            foreach (ref readonly var point in metric.GetMetricPoints())
-                if (Has(point, task, state))
-                    largest = Math.Max(largest, histogram ? point.GetHistogramCount() : point.GetSumLong());
-        return largest;
-    }
-
-    private static bool Has(in MetricPoint point, string task, string state)
-    {
-        string? t = null, s = null;
-        foreach (var tag in point.Tags)
+        lock (measured)
         {
-            if (tag.Key == "taskbus.task")
-                t = tag.Value as string;
-            else if (tag.Key == "taskbus.state")
-                s = tag.Value as string;
+            Assert.Equal(3, measured.Count(m => m is { Instrument: "taskbus.runs", Task: "add", State: "success" }));
+            Assert.Equal(1, measured.Count(m => m is { Instrument: "taskbus.runs", Task: "dummy", State: "failure" }));
+            Assert.Equal(3, measured.Count(m => m is { Instrument: "taskbus.run.duration", Task: "add", State: "success" }));
+            Assert.All(measured.Where(m => m.Instrument == "taskbus.run.duration"), m => Assert.True(m.Value >= 0));
+            Assert.Contains(measured, m => m is { Instrument: "taskbus.runs.running", Value: 0 });
+            Assert.DoesNotContain(measured, m => m.Instrument == "taskbus.runs" && m.Task is not ("add" or "dummy"));
         }
-        return t == task && s == state;
+
+        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            string? task = null, state = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "taskbus.task")
+                    task = tag.Value as string;
+                else if (tag.Key == "taskbus.state")
+                    state = tag.Value as string;
+            }
+            lock (measured)
+                measured.Add((instrument.Name, value, task, state));
+        }
     }
 }
