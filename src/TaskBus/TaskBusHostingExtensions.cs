@@ -278,6 +278,7 @@ public static class TaskBusHostingExtensions
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), options.ConsumeTasks ? sp.GetRequiredService<RunsInProgress>() : null,
             sp.GetRequiredService<IQueueControl>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IRunSink>(sp => sp.GetRequiredService<TaskBusMetrics>());
+        services.AddHostedService(sp => sp.GetRequiredService<TaskBusMetrics>());
         var checks = services.AddHealthChecks();
         string[] ready = ["ready", "taskbus"];
         if (options.Store.Provider == TaskStoreProvider.PostgreSQL)

@@ -10,7 +10,7 @@ namespace TaskBus.Diagnostics;
 /// in this process, and the task queue's length (read from the broker at most once a second, never on the
 /// exporter's thread).
 /// </summary>
-internal sealed class TaskBusMetrics : IRunSink, IDisposable
+internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IHostedService, IDisposable
 {
     private static readonly TimeSpan QueueLengthMaxAge = TimeSpan.FromSeconds(1);
     private readonly Meter _meter;
@@ -76,6 +76,11 @@ internal sealed class TaskBusMetrics : IRunSink, IDisposable
             Volatile.Write(ref _reading, 0);
         }
     }
+
+    // The host creates it at start through this, so its gauges exist before the first run.
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose() => _meter.Dispose();
 }

@@ -24,6 +24,16 @@ public sealed class PublicApiTests
         "Microsoft.Extensions.DependencyInjection", "Microsoft.Extensions.Hosting", "Microsoft.Extensions.Logging",
     ];
 
+    [Fact]
+    public void PublicTypes_AreFewInAll_AndNoneIsASample()
+    {
+        var types = PackageNames.SelectMany(p => Load(p).GetExportedTypes()).ToList();
+
+        // Each one is explained in PublicApi/README.md.
+        Assert.InRange(types.Count, 1, 44);
+        Assert.DoesNotContain(types, t => t.Namespace == "TaskBus.Contracts.Tasks");
+    }
+
     [Theory]
     [MemberData(nameof(Packages))]
     public void PublicApi_IsTheApprovedOne(string package)
