@@ -38,6 +38,26 @@ public sealed class ArchitectureTests
         .Build());
 
     [Fact]
+    public void EveryFileOfTheEngine_DeclaresTheNamespaceOfItsFolder()
+    {
+        var root = Path.Combine(RepositoryRoot(), "src", "TaskBus");
+        var wrong = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(root, file);
+            if (relative.StartsWith("obj", StringComparison.Ordinal) || relative.StartsWith("bin", StringComparison.Ordinal))
+                continue;
+            var folder = Path.GetDirectoryName(relative)!.Replace(Path.DirectorySeparatorChar, '.');
+            var expected = folder.Length == 0 ? "TaskBus" : $"TaskBus.{folder}";
+            var declared = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("namespace ", StringComparison.Ordinal))?["namespace ".Length..].TrimEnd(';');
+            if (declared != expected)
+                wrong.Add($"{relative}: namespace {declared}, folder {expected}");
+        }
+
+        Assert.Empty(wrong);
+    }
+
+    [Fact]
     public void EveryFolderOfTheEngine_HasARule()
     {
         var folders = EngineTypes().Select(t => Folder(t)).Where(f => f.Length > 0).ToHashSet(StringComparer.Ordinal);
@@ -132,4 +152,12 @@ public sealed class ArchitectureTests
     private static string Folder(IType type) => type.Namespace.FullName == "TaskBus" ? "" : type.Namespace.FullName["TaskBus.".Length..].Split('.')[0];
 
     private static string Show(string folder) => folder.Length == 0 ? "the root" : folder + "/";
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Bus.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Bus.sln not found above the test binaries");
+    }
 }
