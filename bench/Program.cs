@@ -57,7 +57,7 @@ for (var round = 0; round <= rounds; round++)
         }
         continue;
     }
-    if (only is "scale-out" or "rss" or "peers")
+    if (only is "scale-out" or "rss" or "peers" or "queue-and-wait")
         break;
     if (only is "inmemory")
     {
@@ -123,10 +123,12 @@ if (Arg("--only") is "peers")
     await PeersAsync();
     return 0;
 }
-var wait = Arg("--only") is null ? await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000) : null;
+var wait = Arg("--only") is null or "queue-and-wait" ? await QueueAndWaitCase.RunAsync(url, quick ? 200 : 2_000) : null;
 if (wait is not null)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
+if (Arg("--only") is "queue-and-wait")
+    return 0;
 
 Console.WriteLine();
 Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Quartz;
 using TaskBus.Client;
@@ -68,16 +69,11 @@ public static class TaskBusHostingExtensions
         var builder = new TaskBusBuilder(services, registry);
         AddOptions(services, options, registry);
         AddRuns(services);
+        // The store and the event publisher are registered before MassTransit's hosted service, so they stop after the
+        // bus: the changes made while the bus stops (runs interrupted at the end of the grace period) still go out.
         AddStore(services, options);
-        // Registered before MassTransit's hosted service, so they stop after the bus: the changes made while the bus
-        // stops (runs interrupted at the end of the grace period) are still published and stored.
         AddEvents(services, options);
-        services.AddSingleton<TaskManager>(sp => new TaskManager(
-            sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IOptions<TaskBusOptions>>(), sp.GetRequiredService<RunLifecycle>(),
-            sp.GetRequiredService<RunHandlers>(), sp.GetRequiredService<IRunSender>(), sp.GetRequiredService<IQueueControl>(),
-            sp.GetRequiredService<TaskExecutor>(), sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<RunsInProgress>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TaskManager>>()));
-        services.AddSingleton<IRunQueue>(sp => sp.GetRequiredService<TaskManager>());
+        AddClient(services);
         if (options.ConsumeTasks)
             AddConsuming(services);
         AddBus(services, options, builder, addMassTransit);
@@ -121,12 +117,21 @@ public static class TaskBusHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RunHandlers>();
         services.AddSingleton<RunsInProgress>();
-        services.AddSingleton(sp => new RunLifecycle(
-            sp.GetRequiredService<RunHandlers>(), sp.GetServices<IRunSink>(), sp.GetService<IRunRecord>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RunLifecycle>>()));
+        services.AddSingleton<RunLifecycle>();
         services.AddSingleton<TaskExecutor>();
         services.AddScoped(sp => new TaskRunContext(
             sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IRunQueue>(), sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<TimeProvider>()));
+    }
+
+    /// <summary>The client: queue, wait, execute, handlers; also how a running task queues another.</summary>
+    private static void AddClient(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new TaskManager(
+            sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IOptions<TaskBusOptions>>(), sp.GetRequiredService<RunLifecycle>(),
+            sp.GetRequiredService<RunHandlers>(), sp.GetRequiredService<IRunSender>(), sp.GetRequiredService<IQueueControl>(),
+            sp.GetRequiredService<TaskExecutor>(), sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<RunsInProgress>(),
+            sp.GetRequiredService<ILogger<TaskManager>>()));
+        services.AddSingleton<IRunQueue>(sp => sp.GetRequiredService<TaskManager>());
     }
 
     /// <summary>
@@ -230,7 +235,7 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<IRunSender>(sp => new BusRunSender(
             sp.GetRequiredService<IBus>(), sp.GetRequiredService<RunStamp>(), new Uri($"{(rabbitMq ? "exchange" : "queue")}:{Bound(sp).QueueName}"), Bound(sp).QueueName,
             rabbitMq ? sp.GetRequiredService<RabbitMqTopology>() : null, rabbitMq ? sp.GetRequiredService<RabbitMqDelayQueue>() : null,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<BusRunSender>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BusRunSender>>()));
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace TaskBus.Runs;
 /// from its queue). A retry is a new round of the same run (same id, next attempt) that starts again at
 /// <c>init</c>; a run re-queued over its task's concurrency limit is a silent copy.
 /// </summary>
-internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRunSink> sinks, IRunRecord? record, TimeProvider time, ILogger<RunLifecycle> logger)
+internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRunSink> sinks, TimeProvider time, ILogger<RunLifecycle> logger, IRunRecord? record = null)
 {
     private readonly IRunSink[] _sinks = [.. sinks];
 

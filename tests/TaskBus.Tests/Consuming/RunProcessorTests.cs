@@ -38,7 +38,7 @@ public sealed class RunProcessorTests : IAsyncDisposable
         }
         collection.AddScoped(_ => new TaskRunContext(_registry, new NoQueue(), _store, _time));
         _services = collection.BuildServiceProvider(validateScopes: true);
-        _lifecycle = new RunLifecycle(_handlers, [], null, _time, NullLogger<RunLifecycle>.Instance);
+        _lifecycle = new RunLifecycle(_handlers, [], _time, NullLogger<RunLifecycle>.Instance);
         foreach (var state in Enum.GetValues<TaskState>())
             _handlers.Register(state.ToWire() + ".test", run => { lock (_events) _events.Add((run.Id, run.State)); });
         _processor = new RunProcessor(

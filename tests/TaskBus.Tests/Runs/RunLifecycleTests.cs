@@ -17,7 +17,7 @@ public sealed class RunLifecycleTests : IAsyncDisposable
 
     public RunLifecycleTests()
     {
-        _lifecycle = new RunLifecycle(_handlers, [_sink], null, _time, NullLogger<RunLifecycle>.Instance);
+        _lifecycle = new RunLifecycle(_handlers, [_sink], _time, NullLogger<RunLifecycle>.Instance);
         foreach (var state in Enum.GetValues<TaskState>())
             _handlers.Register(state.ToWire(), run => _handled.Add(run.State));
     }
@@ -170,7 +170,7 @@ public sealed class RunLifecycleTests : IAsyncDisposable
     public void SinksSeeTheLiveRun_AndInitOnlyWhenTheyAskForIt()
     {
         var quiet = new RecordingSink { WantsInit = false };
-        var lifecycle = new RunLifecycle(_handlers, [quiet], null, _time, NullLogger<RunLifecycle>.Instance);
+        var lifecycle = new RunLifecycle(_handlers, [quiet], _time, NullLogger<RunLifecycle>.Instance);
         var run = NewRun();
 
         lifecycle.Queue(run);
