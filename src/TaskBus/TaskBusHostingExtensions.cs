@@ -77,6 +77,8 @@ public static class TaskBusHostingExtensions
         if (options.ConsumeTasks)
             AddConsuming(services);
         AddBus(services, options, builder, addMassTransit);
+        if (options.ConsumeTasks)
+            AddWorkerReports(services);
         if (options.ScheduleTasks)
             AddScheduler(services, options);
         AddDiagnostics(services, options);
@@ -176,11 +178,16 @@ public static class TaskBusHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<RunEventPublisher>());
     }
 
-    /// <summary>The worker side: the consume path, and the worker's heartbeat and store pruning.</summary>
+    /// <summary>The worker side: the consume path the task queue's consumers hand their runs to.</summary>
     private static void AddConsuming(IServiceCollection services)
     {
         services.AddSingleton<RunProcessor>();
         services.AddSingleton(sp => new ConsumePath(sp.GetRequiredService<RunLifecycle>(), sp.GetRequiredService<RunProcessor>()));
+    }
+
+    /// <summary>A consuming worker's heartbeat and store pruning, started after the bus: a worker is live once it consumes.</summary>
+    private static void AddWorkerReports(IServiceCollection services)
+    {
         services.AddHostedService<WorkerHeartbeat>();
         services.AddHostedService<TaskStorePruner>();
     }

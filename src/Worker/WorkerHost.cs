@@ -28,8 +28,16 @@ internal static class WorkerHost
         IHostApplicationBuilder builder = web is not null ? web : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
         var options = TaskBusOptions.Bind(builder.Configuration.GetSection(TaskBusOptions.SectionName), configure);
         var urls = options.Http.Urls.Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries);
+        // Without HTTP, a plain host in the same environment: the same appsettings files, so the same options.
         if (web is not null && urls.Length == 0)
-            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configurationArgs, ContentRootPath = AppContext.BaseDirectory });
+        {
+            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                Args = configurationArgs,
+                ContentRootPath = AppContext.BaseDirectory,
+                EnvironmentName = web.Environment.EnvironmentName,
+            });
+        }
         CommandLineHost.ConfigureLogging(builder);
         builder.Services.AddTaskBus(options).AddTasksFromAssembly(typeof(WorkerHost).Assembly);
         AddOpenTelemetry(builder.Services);

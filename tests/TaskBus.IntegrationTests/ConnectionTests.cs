@@ -41,7 +41,14 @@ public sealed class ConnectionTests(RabbitMqFixture rabbit, ITestOutputHelper ou
             var connections = (await ConnectionsAsync()).Where(c => c.Vhost == vhost).ToList();
             output.WriteLine(string.Join(Environment.NewLine, connections.Select(c => c.Name)));
             Assert.Equal(2, connections.Count);
-            Assert.Single(connections, c => c.Name.StartsWith("taskbus-", StringComparison.Ordinal) && c.Name.EndsWith($"-{worker.Pid}", StringComparison.Ordinal));
+            var own = Assert.Single(connections, c => c.Name.StartsWith("taskbus-", StringComparison.Ordinal) && c.Name.EndsWith($"-{worker.Pid}", StringComparison.Ordinal));
+
+            // The broker drops TaskBus's connection: the next use gets it back (recovered, or opened anew) instead of failing.
+            await RabbitMqFixture.CtlAsync("close_connection", own.Pid, "test: dropped by the broker");
+            using var again = await http.GetAsync("/tasks-status");
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            Assert.Contains("\"queueLength\":0", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(2, (await ConnectionsAsync()).Count(c => c.Vhost == vhost));
         }
         finally
         {
@@ -49,11 +56,11 @@ public sealed class ConnectionTests(RabbitMqFixture rabbit, ITestOutputHelper ou
         }
     }
 
-    /// <summary>Every connection the broker holds, with its vhost and the name its client gave it.</summary>
-    private static async Task<List<(string Vhost, string Name)>> ConnectionsAsync()
+    /// <summary>Every connection the broker holds: its vhost, the name its client gave it, and its process on the broker.</summary>
+    private static async Task<List<(string Vhost, string Name, string Pid)>> ConnectionsAsync()
     {
         var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "list_connections", "-q", "--no-table-headers", "vhost", "client_properties" })
+        foreach (var arg in new[] { "list_connections", "-q", "--no-table-headers", "vhost", "pid", "client_properties" })
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         var text = await process.StandardOutput.ReadToEndAsync();
@@ -61,9 +68,9 @@ public sealed class ConnectionTests(RabbitMqFixture rabbit, ITestOutputHelper ou
         Assert.Equal(0, process.ExitCode);
         return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
         {
-            var vhost = line.Split('\t')[0];
-            var name = System.Text.RegularExpressions.Regex.Match(line, "\\{\"connection_name\",\"([^\"]*)\"\\}").Groups[1].Value;
-            return (vhost, name);
+            var columns = line.Split('\t');
+            var name = System.Text.RegularExpressions.Regex.Match(columns[2], "\\{\"connection_name\",\"([^\"]*)\"\\}").Groups[1].Value;
+            return (columns[0], name, columns[1]);
         })];
     }
 }

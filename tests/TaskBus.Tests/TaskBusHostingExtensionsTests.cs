@@ -143,6 +143,20 @@ public class TaskBusHostingExtensionsTests
     }
 
     [Fact]
+    public async Task ConfigureAfterAddTaskBus_RunsOnceOnTheBoundObject_AlsoWhenTwoProvidersAreBuilt()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTaskBus(Section([new("TaskBus:MaxConcurrentTasks", "4")]), o => o.ScheduleTasks = false);
+        services.Configure<TaskBusOptions>(o => o.MaxConcurrentTasks += 1);
+        await using var first = services.BuildServiceProvider();
+        await using var second = services.BuildServiceProvider();
+
+        Assert.Equal(5, first.GetRequiredService<IOptions<TaskBusOptions>>().Value.MaxConcurrentTasks);
+        Assert.Equal(5, second.GetRequiredService<IOptions<TaskBusOptions>>().Value.MaxConcurrentTasks);
+    }
+
+    [Fact]
     public void ConfigureAfterAddTaskBus_SettingWhatDecidedTheServicesToTheSameValue_IsFine()
     {
         var services = new ServiceCollection();

@@ -20,6 +20,7 @@ public sealed class TaskBusOptions
     private bool _publishEvents = true;
     private TimeSpan _schedulerCheckinInterval = TimeSpan.FromMilliseconds(500);
     private TaskStoreOptions _store = new();
+    private Lazy<TaskBusOptions>? _configured;
 
     /// <summary>Options with every default.</summary>
     public TaskBusOptions() => _store.Guard = _guard;
@@ -119,6 +120,13 @@ public sealed class TaskBusOptions
 
     /// <summary>HTTP settings.</summary>
     public TaskHttpOptions Http { get; set; } = new();
+
+    /// <summary>Runs <paramref name="configure"/> on this object the first time only; every later call gets its outcome.</summary>
+    internal TaskBusOptions ConfigureOnce(Func<TaskBusOptions> configure)
+    {
+        Interlocked.CompareExchange(ref _configured, new Lazy<TaskBusOptions>(configure), null);
+        return _configured.Value;
+    }
 
     /// <summary>
     /// Binds the section once, applies <paramref name="configure"/>, and marks what <c>AddTaskBus</c> reads as read.

@@ -6,12 +6,16 @@ namespace TaskBus.RabbitMq;
 /// <summary>
 /// TaskBus's one RabbitMQ connection beside MassTransit's, shared by everything TaskBus does on the broker itself
 /// (declaring the task queue, delay queues, events, the queue's length and clearing it): at hundreds of workers,
-/// connections are what a broker runs out of. It is opened on first use; once open, the client recovers it (and
-/// the channels on it) when the broker drops it, and a use while it is down fails at once, so its users need no
-/// recovery logic of their own.
+/// connections are what a broker runs out of. It is opened on first use, and the client recovers it (and the
+/// channels on it) when the broker or the network drops it. A use while it recovers waits for it, a few seconds at
+/// most, so a short outage does not fail a retry on its way to its delay queue; a connection that stays closed (the
+/// broker refused it, or it was never recovered) is replaced by a new one at the next use.
 /// </summary>
 internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
 {
+    /// <summary>How long a use waits for a dropped connection to come back before it opens a new one.</summary>
+    public static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(5);
+
     private readonly ConnectionFactory _factory = new()
     {
         Uri = url,
@@ -23,43 +27,107 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
     };
 
     private readonly SemaphoreSlim _opening = new(1, 1);
+    private readonly Lock _lock = new();
     private IConnection? _connection;
+    // Completed while the connection is up; a new, pending one from the moment it drops until it is back.
+    private TaskCompletionSource _recovered = Completed();
 
     /// <summary>A new channel; the caller disposes it, or keeps it (the client recovers it with the connection).</summary>
     public async Task<IChannel> CreateChannelAsync(CreateChannelOptions? options, CancellationToken cancellationToken)
     {
-        var connection = _connection ?? await OpenAsync(cancellationToken);
-        return await connection.CreateChannelAsync(options, cancellationToken);
+        try
+        {
+            return await CreateOnceAsync(options, cancellationToken);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            // The connection was dropped as this use began, before the client saw it go: wait for it like a later use.
+            return await CreateOnceAsync(options, cancellationToken);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_connection is { } connection)
-        {
-            try
-            {
-                await connection.CloseAsync();
-            }
-            catch (Exception)
-            {
-                // Already closed by the broker or the network; nothing is left to close.
-            }
-            connection.Dispose();
-        }
+            await CloseAsync(connection);
         _opening.Dispose();
     }
 
-    private async Task<IConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<IChannel> CreateOnceAsync(CreateChannelOptions? options, CancellationToken cancellationToken)
+    {
+        var connection = _connection;
+        if (connection is { IsOpen: false })
+        {
+            Task recovered;
+            lock (_lock)
+                recovered = _recovered.Task;
+            try
+            {
+                await recovered.WaitAsync(RecoveryWait, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                // Not back: the next open replaces it.
+            }
+        }
+        if (connection is not { IsOpen: true })
+            connection = await OpenAsync(connection, cancellationToken);
+        return await connection.CreateChannelAsync(options, cancellationToken);
+    }
+
+    private async Task<IConnection> OpenAsync(IConnection? closed, CancellationToken cancellationToken)
     {
         await _opening.WaitAsync(cancellationToken);
         try
         {
-            // Recovery covers a connection once it was open: a first open that fails is tried again by the next use.
-            return _connection ??= await _factory.CreateConnectionAsync(cancellationToken);
+            // Another use may have replaced it meanwhile, or it may have come back.
+            if (_connection is { } current && (current != closed || current.IsOpen))
+                return current;
+            if (closed is not null)
+                await CloseAsync(closed);
+            var connection = await _factory.CreateConnectionAsync(cancellationToken);
+            connection.ConnectionShutdownAsync += (_, _) =>
+            {
+                lock (_lock)
+                {
+                    if (_recovered.Task.IsCompleted)
+                        _recovered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+                return Task.CompletedTask;
+            };
+            connection.RecoverySucceededAsync += (_, _) =>
+            {
+                lock (_lock)
+                    _recovered.TrySetResult();
+                return Task.CompletedTask;
+            };
+            lock (_lock)
+                _recovered.TrySetResult();
+            return _connection = connection;
         }
         finally
         {
             _opening.Release();
         }
+    }
+
+    private static async Task CloseAsync(IConnection connection)
+    {
+        try
+        {
+            await connection.CloseAsync();
+        }
+        catch (Exception)
+        {
+            // Already closed by the broker or the network; nothing is left to close.
+        }
+        connection.Dispose();
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
     }
 }

@@ -45,8 +45,8 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
         if (_registry.TryGet(run.Task, out var task) && task.Tags.Contains(SkipTag))
             return;
         // A change to a run already waiting is written with it: the writer reads the run when its turn comes.
-        if (_waiting.TryAdd(run, 0))
-            _pump.Post(run);
+        if (_waiting.TryAdd(run, 0) && !_pump.Post(run))
+            _waiting.TryRemove(run, out _);
     }
 
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
