@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,7 @@ using TaskBus.Tests.Support;
 
 namespace TaskBus.Tests.Diagnostics;
 
-/// <summary>TaskBus's ActivitySource, through the OpenTelemetry SDK and its in-memory exporter, and its Meter.</summary>
+/// <summary>TaskBus's ActivitySource, through the OpenTelemetry SDK, and its Meter; each test reads only its own spans and measurements.</summary>
 public sealed class TelemetryTests
 {
     private static readonly ActivitySource Caller = new("TaskBus.Tests.Caller");
@@ -18,11 +19,14 @@ public sealed class TelemetryTests
     [Fact]
     public async Task EachRun_HasOneSpan_InTheTraceOfTheSpanThatQueuedIt_WithItsAttributes_AndErrorStatusOnFailure()
     {
-        var spans = new List<Activity>();
+        // Only this test's traces: other tests of this process end TaskBus spans of their own meanwhile.
+        var traces = new ConcurrentDictionary<ActivityTraceId, byte>();
+        var own = new OwnSpans(traces);
         using var tracing = Sdk.CreateTracerProviderBuilder()
             .AddSource(TaskBusTelemetry.Name, "MassTransit", Caller.Name)
-            .AddInMemoryExporter(spans)
+            .AddProcessor(own)
             .Build();
+        var spans = own.Spans;
         await using var services = await TestServices.StartAsync();
         var recorder = new RunRecorder(services.Manager);
 
@@ -31,11 +35,13 @@ public sealed class TelemetryTests
         using (var queuing = Caller.StartActivity("queue add"))
         {
             okTrace = queuing!.TraceId;
+            traces[okTrace] = 0;
             ok = await services.Manager.QueueAsync("add", new Add { A = 1, B = 2 });
         }
         using (var queuing = Caller.StartActivity("queue dummy"))
         {
             failedTrace = queuing!.TraceId;
+            traces[failedTrace] = 0;
             failed = await services.Manager.QueueAsync("dummy", new Dummy { Sleep = 0, Error = true });
         }
         await recorder.WaitForFinal(ok.Id);
@@ -112,6 +118,18 @@ public sealed class TelemetryTests
             }
             lock (measured)
                 measured.Add((instrument.Name, value, task, state));
+        }
+    }
+
+    /// <summary>The spans that end in the given traces, through the SDK's processor pipeline.</summary>
+    private sealed class OwnSpans(ConcurrentDictionary<ActivityTraceId, byte> traces) : BaseProcessor<Activity>
+    {
+        public ConcurrentQueue<Activity> Spans { get; } = new();
+
+        public override void OnEnd(Activity data)
+        {
+            if (traces.ContainsKey(data.TraceId))
+                Spans.Enqueue(data);
         }
     }
 }
