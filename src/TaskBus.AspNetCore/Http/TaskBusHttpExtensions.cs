@@ -88,9 +88,11 @@ public static class TaskBusHttpExtensions
 
         api.MapGet("/tasks", ListTasksAsync).WithSummary("Task infos, optionally only those with any of the tags");
         api.MapGet("/tasks/{name}", GetTaskAsync).WithSummary("One task info");
-        api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task");
-        api.MapPost("/tasks/{name}", QueueAsync).WithSummary("Queue a run; the body is its params; 503 when the broker did not take it")
-            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task; a field it does not know, or a value of the wrong type, is a 422")
+            .Accepts<TaskPatch>("application/json").Produces<ApiError>(StatusCodes.Status415UnsupportedMediaType);
+        api.MapPost("/tasks/{name}", QueueAsync)
+            .WithSummary("Queue a run; the body is its params (none: the task's defaults); 422 when they do not fit, 415 when not JSON, 503 when the broker did not take it")
+            .Produces<ApiError>(StatusCodes.Status415UnsupportedMediaType).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers, and the runs waiting in the queue in all and per priority");
         api.MapDelete("/tasks-queue", (TaskManager manager, CancellationToken ct) => ClearQueueAsync(null, manager, ct))
             .WithSummary("Remove every run waiting in the queue; each ends aborted")
@@ -142,12 +144,42 @@ public static class TaskBusHttpExtensions
             ? TypedResults.Ok(await InfoAsync(task, store, cancellationToken))
             : NotFound(name);
 
-    private static async Task<Results<Ok<TaskInfo>, NotFound<ApiError>>> PatchTaskAsync(string name, TaskPatch patch, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<TaskInfo>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> PatchTaskAsync(
+        string name, HttpRequest request, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
     {
         if (!manager.Registry.TryGet(name, out var task))
             return NotFound(name);
-        if (patch.Enabled is { } enabled)
-            await store.SetEnabledAsync(name, enabled, cancellationToken);
+        var body = await BodyAsync(request, cancellationToken);
+        if (body.Length > 0 && !request.HasJsonContentType())
+            return NotJson(request);
+        bool? enabled = null;
+        try
+        {
+            if (body.Length > 0)
+            {
+                var patch = ParseJson(body);
+                if (patch.ValueKind != JsonValueKind.Object)
+                    throw new ArgumentException("the body must be a JSON object such as {\"enabled\":false}");
+                foreach (var field in patch.EnumerateObject())
+                {
+                    if (!string.Equals(field.Name, "enabled", StringComparison.OrdinalIgnoreCase))
+                        throw new ArgumentException($"unknown field '{field.Name}'; the field is enabled");
+                    enabled = field.Value.ValueKind switch
+                    {
+                        JsonValueKind.True => true,
+                        JsonValueKind.False => false,
+                        JsonValueKind.Null => null,
+                        _ => throw new ArgumentException($"enabled must be true or false, not {field.Value.GetRawText()}"),
+                    };
+                }
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        if (enabled is { } value)
+            await store.SetEnabledAsync(name, value, cancellationToken);
         return TypedResults.Ok(await InfoAsync(task, store, cancellationToken));
     }
 
@@ -156,14 +188,16 @@ public static class TaskBusHttpExtensions
     {
         if (!manager.Registry.Contains(name))
             return NotFound(name);
+        // No body: the task's default params.
+        var body = await BodyAsync(request, cancellationToken);
+        if (body.Length > 0 && !request.HasJsonContentType())
+            return NotJson(request);
         TaskRun run;
         try
         {
-            JsonElement? body = request.ContentLength is 0 || !request.HasJsonContentType()
-                ? null
-                : await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, cancellationToken: cancellationToken);
+            JsonElement? parameters = body.Length > 0 ? ParseJson(body) : null;
             TaskPriority? runPriority = priority is null ? null : TaskStateExtensions.ParsePriority(priority);
-            run = manager.CreateTaskRun(name, body, priority: runPriority);
+            run = manager.CreateTaskRun(name, parameters, priority: runPriority);
         }
         catch (Exception ex) when (ex is TaskParamsException or ArgumentException or JsonException)
         {
@@ -279,6 +313,32 @@ public static class TaskBusHttpExtensions
             : TypedResults.NotFound(new ApiError($"Run {id} not found"));
 
     private static NotFound<ApiError> NotFound(string task) => TypedResults.NotFound(new ApiError($"Task {task} not found"));
+
+    /// <summary>A request's body, empty when it has none.</summary>
+    private static async Task<byte[]> BodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
+    /// <summary>A body that says it is JSON; one that does not read is the caller's mistake, said as such.</summary>
+    private static JsonElement ParseJson(byte[] body)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<JsonElement>(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"the body is not JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A body that is not JSON is refused as such, not read as no params.</summary>
+    private static JsonHttpResult<ApiError> NotJson(HttpRequest request) => TypedResults.Json(
+        new ApiError($"the body must be JSON (Content-Type: application/json), not {(string.IsNullOrEmpty(request.ContentType) ? "without a content type" : $"'{request.ContentType}'")}"),
+        statusCode: StatusCodes.Status415UnsupportedMediaType);
 
     private static async Task<TaskInfo> InfoAsync(TaskDescriptor task, ITaskStore store, CancellationToken cancellationToken)
     {

@@ -14,6 +14,8 @@ internal static class TaskBusJson
         NumberHandling = JsonNumberHandling.Strict,
         PropertyNameCaseInsensitive = true,
         Converters = { new UtcTimestampConverter() },
+        // Set, not left to the first serialization: the params' metadata is read before any (secrets, numbers).
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 
     /// <summary>Writes timestamps as UTC ISO-8601 with milliseconds: <c>2026-11-27T21:00:00.000Z</c>.</summary>

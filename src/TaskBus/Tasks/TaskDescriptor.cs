@@ -11,6 +11,8 @@ namespace TaskBus.Tasks;
 public sealed class TaskDescriptor
 {
     private object? _defaults;
+    // The JSON name and getter of each top-level double or float of the params record.
+    private (string Name, Func<object, object?> Get)[]? _numbers;
 
     private TaskDescriptor(string name, Type paramsType, Type? taskType, TaskAttribute options)
     {
@@ -141,7 +143,7 @@ public sealed class TaskDescriptor
     public object CreateParams(object? parameters)
     {
         if (parameters is not null && ParamsType.IsInstanceOfType(parameters))
-            return parameters;
+            return Finite(parameters);
         // Params records are immutable, so the defaults are built once.
         if (parameters is null && _defaults is { } defaults)
             return defaults;
@@ -155,14 +157,35 @@ public sealed class TaskDescriptor
                 string json => JsonSerializer.Deserialize(json, ParamsType, TaskBusJson.Options),
                 _ => JsonSerializer.SerializeToElement(parameters, TaskBusJson.Options).Deserialize(ParamsType, TaskBusJson.Options),
             };
+            if (result is null)
+                throw new TaskParamsException($"invalid params for task '{Name}': null");
+            Finite(result);
             if (parameters is null)
                 _defaults = result;
-            return result ?? throw new TaskParamsException($"invalid params for task '{Name}': null");
+            return result;
         }
         catch (JsonException ex)
         {
             throw new TaskParamsException($"invalid params for task '{Name}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// The params, unless a number in them is not finite (JSON's <c>1e400</c> reads as infinity): JSON cannot carry
+    /// it, so the run could never be sent, and the caller's input is what is wrong.
+    /// </summary>
+    private object Finite(object parameters)
+    {
+        _numbers ??= [.. TaskBusJson.Options.GetTypeInfo(ParamsType).Properties
+            .Where(p => p.Get is not null && (Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType) is var t && (t == typeof(double) || t == typeof(float)))
+            .Select(p => (p.Name, p.Get!))];
+        foreach (var (name, get) in _numbers)
+        {
+            var value = get(parameters);
+            if (value is double d && !double.IsFinite(d) || value is float f && !float.IsFinite(f))
+                throw new TaskParamsException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"invalid params for task '{Name}': {name} is {value}, not a finite number"));
+        }
+        return parameters;
     }
 
     /// <summary>A copy of this task with another retry policy.</summary>

@@ -109,12 +109,52 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     [InlineData("/tasks/add", """{"a":1,"b":"two"}""", "could not be converted")]
     [InlineData("/tasks/dummy", """{"slep":1}""", "slep")]
     [InlineData("/tasks/dummy?priority=urgent", """{}""", "'urgent' is not a priority")]
+    [InlineData("/tasks/add", """{"a":1e400,"b":2}""", "a is Infinity, not a finite number")]
+    [InlineData("/tasks/add", """{"a":1,""", "the body is not JSON")]
     public async Task PostTask_ParamsThatDoNotFit_Is422WithTheReason(string url, string body, string reason)
     {
         using var response = await _http.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"enabled":"maybe"}""", "enabled must be true or false, not \"maybe\"")]
+    [InlineData("""{"enable":false}""", "unknown field 'enable'; the field is enabled")]
+    [InlineData("""[false]""", "the body must be a JSON object")]
+    public async Task PatchTask_AWrongTypeOrAnUnknownField_Is422NamingIt_AndChangesNothing(string body, string reason)
+    {
+        using var response = await _http.PatchAsync("/tasks/add", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains(reason, (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+        Assert.True((await _http.GetFromJsonAsync<TaskInfo>("/tasks/add", Json))!.Enabled);
+    }
+
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PATCH")]
+    public async Task ABodyThatIsNotJson_Is415_NotReadAsNoParams(string method)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/tasks/noop") { Content = new StringContent("a=1", System.Text.Encoding.UTF8, "text/plain") };
+
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        // The route of PATCH declares the JSON it accepts, and ASP.NET Core refuses another content type before it.
+        if (method == "POST")
+            Assert.Contains("the body must be JSON (Content-Type: application/json), not 'text/plain", (await response.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PostTask_WithoutABody_QueuesTheTasksDefaultParams()
+    {
+        using var response = await _http.PostAsync("/tasks/dummy", content: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var run = (await response.Content.ReadFromJsonAsync<TaskRunEvent>(Json))!;
+        Assert.Equal(0.1, run.Params!.Value.GetProperty("sleep").GetDouble());
     }
 
     [Fact]
