@@ -204,7 +204,7 @@ public sealed partial class TaskManager : IRunQueue
     Task<TaskRun> IRunQueue.QueueAsync(TaskRun run, CancellationToken cancellationToken) => QueueAsync(run, cancellationToken);
 
     /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
-    internal static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
+    private static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
         ? guid
         : throw new ArgumentException($"Run id '{runId}' is not a GUID.", nameof(runId));
 

@@ -101,7 +101,7 @@ internal sealed partial class RunProcessor(
     /// Whether a task is enabled, as the store has it now. Runs of one task that arrive while its flag is being read
     /// share that read: with the PostgreSQL store a read per run cost as much as the rest of the run.
     /// </summary>
-    internal Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
+    private Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
     {
         if (_enabledReads.TryGetValue(taskName, out var pending))
             return pending.Value.WaitAsync(cancellationToken);

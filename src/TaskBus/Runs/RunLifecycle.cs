@@ -101,9 +101,16 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
     {
         if (state == run.State)
             return;
+        // The first step decides: every state a valid change passes through can go on to its end.
+        var step = NextStep(run.State, state);
         var now = time.GetUtcNow();
-        foreach (var step in Path(run.State, state))
+        while (true)
+        {
             Enter(run, step, now, step == state ? error : null);
+            if (step == state)
+                return;
+            step = NextStep(step, state);
+        }
     }
 
     private void Enter(TaskRun run, TaskState state, DateTimeOffset at, string? error)
@@ -132,17 +139,15 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
             handlers.Handle(run.Snapshot());
     }
 
-    private static TaskState[] Path(TaskState from, TaskState to) => (from, to) switch
+    /// <summary>The next state on the way from <paramref name="from"/> to <paramref name="to"/>, as aio-fluid passes them.</summary>
+    private static TaskState NextStep(TaskState from, TaskState to) => (from, to) switch
     {
-        (TaskState.Init, TaskState.Queued) => [TaskState.Queued],
-        (TaskState.Init, TaskState.Running) => [TaskState.Queued, TaskState.Running],
-        (TaskState.Init, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
-            => [TaskState.Queued, TaskState.Running, to],
-        (TaskState.Queued, TaskState.Running) => [TaskState.Running],
-        (TaskState.Queued, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
-            => [TaskState.Running, to],
+        (TaskState.Init, TaskState.Queued or TaskState.Running or TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
+            => TaskState.Queued,
+        (TaskState.Queued, TaskState.Running or TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited)
+            => TaskState.Running,
         (TaskState.Running, TaskState.Success or TaskState.Failure or TaskState.Aborted or TaskState.RateLimited or TaskState.Interrupted)
-            => [to],
+            => to,
         _ => throw new TaskRunException($"invalid state transition {from.ToWire()} -> {to.ToWire()}"),
     };
 
