@@ -146,6 +146,7 @@ public static class TaskBusHostingExtensions
             services.AddSingleton<ITaskStore>(sp => new PostgresTaskStore(sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.Store.ConnectionString));
         else
             services.AddSingleton<ITaskStore, MemoryTaskStore>();
+        services.AddSingleton<StoreOutage>();
         services.AddHostedService<TaskStoreInitializer>();
         services.AddSingleton<TaskStoreWriter>();
         services.AddSingleton<IRunSink>(sp => sp.GetRequiredService<TaskStoreWriter>());
@@ -288,13 +289,16 @@ public static class TaskBusHostingExtensions
         services.AddMetrics();
         services.AddSingleton(sp => new TaskBusMetrics(
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), options.ConsumeTasks ? sp.GetRequiredService<RunsInProgress>() : null,
-            sp.GetRequiredService<IQueueControl>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IQueueControl>(), sp.GetRequiredService<StoreOutage>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IRunSink>(sp => sp.GetRequiredService<TaskBusMetrics>());
         services.AddHostedService(sp => sp.GetRequiredService<TaskBusMetrics>());
         var checks = services.AddHealthChecks();
         string[] ready = ["ready", "taskbus"];
         if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
+        {
             checks.AddNpgSql(sp => Bound(sp).Store.ConnectionString, name: "taskbus-store", tags: ready, timeout: TimeSpan.FromSeconds(5));
+            checks.AddCheck<StoreOutageHealthCheck>("taskbus-store-outage", tags: ready);
+        }
         if (options.ScheduleTasks)
             checks.AddCheck<SchedulerHealthCheck>("taskbus-scheduler", tags: ready);
     }

@@ -13,10 +13,12 @@ namespace TaskBus.Consuming;
 /// events); a disabled task's run ends aborted without running; over the task's concurrency limit (a slot in the
 /// store shared by every worker, then this process's count) it is queued again per its rate-limit retry policy (a
 /// copy, no events) or ends rate_limited; otherwise it runs, and a failure its retry policy matches starts a new
-/// round (same id, next attempt, init and queued again) that waits out the policy's delay.
+/// round (same id, next attempt, init and queued again) that waits out the policy's delay. While the store cannot
+/// be reached, a run waits for it (its message unacknowledged) for its tick claim and its concurrency slot, which
+/// cannot be guessed; a task's enabled flag is read as it was last seen.
 /// </summary>
 internal sealed partial class RunProcessor(
-    ITaskStore store, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
+    ITaskStore store, StoreOutage outage, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
     ILogger<RunProcessor> logger) : IDisposable
 {
     /// <summary>
@@ -29,6 +31,7 @@ internal sealed partial class RunProcessor(
     public static readonly TimeSpan SlotLeaseMargin = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, Lazy<Task<bool>>> _enabledReads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _lastEnabled = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Cancels every run in progress: they end <c>interrupted</c> and their messages return to the queue.</summary>
@@ -48,7 +51,7 @@ internal sealed partial class RunProcessor(
             LogDuplicateTick(logger, run.Task, run.Id);
             return ConsumeOutcome.Dropped;
         }
-        if (!await IsEnabledAsync(task.Name, cancellationToken))
+        if (!await IsEnabledAsync(task.Name, run.Id, cancellationToken))
         {
             lifecycle.Abort(run, $"task {task.Name} is disabled");
             return ConsumeOutcome.Finished;
@@ -59,7 +62,8 @@ internal sealed partial class RunProcessor(
         try
         {
             // The limit holds for every worker sharing the store: a slot there, then this process's count.
-            slot = task.MaxConcurrency > 0 && await store.TryAcquireSlotAsync(task.Name, run.Id, task.MaxConcurrency, task.Timeout + SlotLeaseMargin, cancellationToken);
+            slot = task.MaxConcurrency > 0 && await outage.RunAsync(
+                run.Id, token => store.TryAcquireSlotAsync(task.Name, run.Id, task.MaxConcurrency, task.Timeout + SlotLeaseMargin, token), cancellationToken);
             if ((task.MaxConcurrency > 0 && !slot) || !running.TryStart(task.Name, task.MaxConcurrency))
             {
                 if (task.RateLimitRetry is { } limit && limit.CanRetry(run.RateLimitAttempt + 1))
@@ -86,7 +90,7 @@ internal sealed partial class RunProcessor(
         {
             running.Leave();
             if (slot)
-                await store.ReleaseSlotAsync(task.Name, run.Id, CancellationToken.None);
+                await ReleaseSlotAsync(task, run, cancellationToken);
         }
         if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
         {
@@ -99,27 +103,59 @@ internal sealed partial class RunProcessor(
 
     /// <summary>
     /// Whether a task is enabled, as the store has it now. Runs of one task that arrive while its flag is being read
-    /// share that read: with the PostgreSQL store a read per run cost as much as the rest of the run.
+    /// share that read: with the PostgreSQL store a read per run cost as much as the rest of the run. While the store
+    /// cannot be reached, the flag last read stands; a task whose flag was never read waits for the store.
     /// </summary>
-    private Task<bool> IsEnabledAsync(string taskName, CancellationToken cancellationToken)
+    private async Task<bool> IsEnabledAsync(string taskName, string runId, CancellationToken cancellationToken)
     {
-        if (_enabledReads.TryGetValue(taskName, out var pending))
-            return pending.Value.WaitAsync(cancellationToken);
-        Lazy<Task<bool>>? mine = null;
-        mine = new Lazy<Task<bool>>(() => ReadEnabledAsync(taskName, mine!));
-        return _enabledReads.GetOrAdd(taskName, mine).Value.WaitAsync(cancellationToken);
+        if (outage.IsDown && _lastEnabled.TryGetValue(taskName, out var known))
+            return known;
+        try
+        {
+            if (_enabledReads.TryGetValue(taskName, out var pending))
+                return await pending.Value.WaitAsync(cancellationToken);
+            Lazy<Task<bool>>? mine = null;
+            mine = new Lazy<Task<bool>>(() => ReadEnabledAsync(taskName, mine!));
+            return await _enabledReads.GetOrAdd(taskName, mine).Value.WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && outage.IsOutage(ex))
+        {
+            outage.Unreachable(ex, runId);
+            if (_lastEnabled.TryGetValue(taskName, out known))
+                return known;
+            return await outage.RunAsync(runId, async token => await ReadEnabledAsync(taskName, null), cancellationToken);
+        }
     }
 
-    private async Task<bool> ReadEnabledAsync(string taskName, Lazy<Task<bool>> read)
+    private async Task<bool> ReadEnabledAsync(string taskName, Lazy<Task<bool>>? read)
     {
         try
         {
             // Shared by every waiting run, so no one run's cancellation ends it.
-            return (await store.GetTaskAsync(taskName, _stopping.Token)).Enabled;
+            var enabled = (await store.GetTaskAsync(taskName, _stopping.Token)).Enabled;
+            _lastEnabled[taskName] = enabled;
+            outage.Reached();
+            return enabled;
         }
         finally
         {
-            _enabledReads.TryRemove(KeyValuePair.Create(taskName, read));
+            if (read is not null)
+                _enabledReads.TryRemove(KeyValuePair.Create(taskName, read));
+        }
+    }
+
+    /// <summary>
+    /// Gives the run's slot back, waiting for the store if need be. At shutdown the wait ends: the slot's lease frees
+    /// it then.
+    /// </summary>
+    private async Task ReleaseSlotAsync(TaskDescriptor task, TaskRun run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await outage.RunAsync(run.Id, token => store.ReleaseSlotAsync(task.Name, run.Id, token), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -131,11 +167,11 @@ internal sealed partial class RunProcessor(
     /// </summary>
     private async Task<bool> ClaimTickAsync(TaskRun run, bool redelivered, CancellationToken cancellationToken)
     {
-        if (await store.TryClaimAsync(run.Id, cancellationToken))
+        if (await outage.RunAsync(run.Id, token => store.TryClaimAsync(run.Id, token), cancellationToken))
             return true;
         if (!redelivered)
             return false;
-        var stored = await store.GetRunAsync(run.Id, cancellationToken);
+        var stored = await outage.RunAsync(run.Id, token => store.GetRunAsync(run.Id, token), cancellationToken);
         return stored is null || !stored.State.IsFinished();
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using TaskBus.Client;
 using TaskBus.Contracts;
 using TaskBus.Runs;
+using TaskBus.Storage;
 
 namespace TaskBus.Diagnostics;
 
@@ -22,7 +23,7 @@ internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IH
     private long _queueLengthReadAt;
     private int _reading;
 
-    public TaskBusMetrics(IMeterFactory meters, RunsInProgress? running, IQueueControl queue, TimeProvider time)
+    public TaskBusMetrics(IMeterFactory meters, RunsInProgress? running, IQueueControl queue, StoreOutage outage, TimeProvider time)
     {
         _queue = queue;
         _time = time;
@@ -31,6 +32,8 @@ internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IH
         _duration = _meter.CreateHistogram<double>("taskbus.run.duration", "ms", "How long runs took, from start to end, by task and state.");
         if (running is not null)
             _meter.CreateObservableGauge("taskbus.runs.running", () => running.Count, "{run}", "Runs in progress in this process.");
+        _meter.CreateObservableCounter(
+            "taskbus.runs.held_back", () => outage.RunsHeldBack, "{run}", "Runs that waited for the store while it could not be reached (once per outage).");
         _meter.CreateObservableGauge("taskbus.queue.length", ObserveQueueLength, "{message}", "Task messages waiting in this group's queue.");
     }
 

@@ -8,7 +8,9 @@ namespace TaskBus.MassTransit;
 
 /// <summary>
 /// The MassTransit consumer of one task's record: a thin shell that has the run rebuilt from its message, hands it
-/// to the consume path (<see cref="RunProcessor"/>) and answers the caller that waits for it.
+/// to the consume path (<see cref="RunProcessor"/>) and answers the caller that waits for it. A fault in the consume
+/// path itself (not the task's: that is the run's failure) ends the run <c>failure</c> with the fault before the
+/// message goes to the error queue, so every run that ends there has its final state told and stored.
 /// </summary>
 internal sealed class TaskMessageConsumer<TParams>(ConsumePath path, TaskDescriptor task) : IConsumer<TParams>
     where TParams : class
@@ -26,6 +28,12 @@ internal sealed class TaskMessageConsumer<TParams>(ConsumePath path, TaskDescrip
         {
             outcome = await path.Processor.ProcessAsync(task, run, new Delivery(redelivered, reply), context.CancellationToken);
         }
+        catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested && !run.State.IsFinished())
+        {
+            path.Lifecycle.Fail(run, $"{ex.GetType().Name}: {ex.Message}");
+            await path.Lifecycle.FlushAsync().WaitAsync(context.CancellationToken);
+            throw;
+        }
         finally
         {
             if (span is not null)
@@ -33,8 +41,9 @@ internal sealed class TaskMessageConsumer<TParams>(ConsumePath path, TaskDescrip
         }
         if (outcome != ConsumeOutcome.Finished)
             return;
-        // The message is acknowledged when this returns: the run's final state is recorded first.
-        await path.Lifecycle.FlushAsync();
+        // The message is acknowledged when this returns: the run's final state is recorded first, however long the
+        // store takes to come back. At shutdown the wait ends and the message goes back to the queue.
+        await path.Lifecycle.FlushAsync().WaitAsync(context.CancellationToken);
         if (reply is not null)
             await context.RespondAsync(run.ToEvent(ThisWorker.Name));
     }

@@ -58,6 +58,12 @@ internal interface ITaskStore
     /// <summary>Records a worker's heartbeat.</summary>
     Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True when <paramref name="exception"/>, thrown by this store, says the store cannot be reached now (server
+    /// down, connection lost, restarting) rather than that the request itself is wrong: the request may be tried again.
+    /// </summary>
+    bool IsUnreachable(Exception exception);
+
     /// <summary>Workers whose last heartbeat is at or after <paramref name="since"/>.</summary>
     Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }

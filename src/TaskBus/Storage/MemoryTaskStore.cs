@@ -160,6 +160,9 @@ internal sealed class MemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    public bool IsUnreachable(Exception exception) => false;
+
     public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate;

@@ -11,8 +11,10 @@ namespace TaskBus.Storage;
 /// Writes every state change this process makes to the store, off the hot path and in batches; runs of tasks
 /// tagged <c>skip_db</c>, and runs still in <c>init</c>, are not stored. A run waits in the writer's queue at most
 /// once: when its turn comes the writer reads its state as it is then, so changes that follow each other quickly
-/// (queued, running, success) cost one write. A batch that fails is tried again, a few times, before it is logged
-/// and dropped.
+/// (queued, running, success) cost one write. While the store cannot be reached a batch is tried again until it is
+/// back, however long that takes, and <see cref="FlushAsync"/> waits with it: a consumer acknowledges a run's message
+/// only once its final state is stored. A batch the store refuses for another reason is tried a few times, then
+/// logged and dropped; one still waiting for an unreachable store when the process stops is logged as lost.
 /// </summary>
 internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedService
 {
@@ -23,13 +25,16 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
     private readonly ConcurrentDictionary<TaskRun, byte> _waiting = new(ReferenceEqualityComparer.Instance);
     private readonly BatchPump<TaskRun> _pump;
     private readonly ITaskStore _store;
+    private readonly StoreOutage _outage;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskRegistry _registry;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public TaskStoreWriter(ITaskStore store, TaskRegistry registry, TimeProvider time, ILogger<TaskStoreWriter> logger)
+    public TaskStoreWriter(ITaskStore store, StoreOutage outage, TaskRegistry registry, TimeProvider time, ILogger<TaskStoreWriter> logger)
     {
         _store = store;
+        _outage = outage;
         _registry = registry;
         _time = time;
         _logger = logger;
@@ -58,7 +63,18 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => _pump.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _pump.StopAsync(cancellationToken);
+        }
+        finally
+        {
+            // A batch still waiting for the store gives up now: the process is going.
+            _stopped.TrySetResult();
+        }
+    }
 
     private async Task WriteAsync(IReadOnlyList<TaskRun> runs)
     {
@@ -68,17 +84,29 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
             _waiting.TryRemove(run, out _);
             batch.Add(run.ToEvent(ThisWorker.Name));
         }
-        for (var attempt = 1; ; attempt++)
+        for (int attempt = 1, outageAttempt = 0; ; )
         {
             try
             {
                 await _store.UpsertRunsAsync(batch, CancellationToken.None);
+                _outage.Reached();
                 break;
+            }
+            catch (Exception ex) when (_outage.IsOutage(ex))
+            {
+                foreach (var run in batch)
+                    _outage.Unreachable(ex, run.Id);
+                var wait = _outage.WaitAsync(outageAttempt++, CancellationToken.None);
+                if (await Task.WhenAny(wait, _stopped.Task) != wait)
+                {
+                    LogLostAtStop(_logger, batch.Count);
+                    break;
+                }
             }
             catch (Exception ex) when (attempt < 5)
             {
                 LogWriteRetry(_logger, ex, batch.Count, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt++), _time);
             }
             catch (Exception ex)
             {
@@ -93,4 +121,7 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
 
     [LoggerMessage(EventId = 1502, Level = LogLevel.Error, Message = "Storing {Count} run changes failed; they are not in the history")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 1508, Level = LogLevel.Error, Message = "Stopping with {Count} run changes not in the history: the store could not be reached")]
+    private static partial void LogLostAtStop(ILogger logger, int count);
 }

@@ -5,7 +5,7 @@ using TaskBus.Runs;
 namespace TaskBus.Storage;
 
 /// <summary>Reports this consuming worker to the store every second, so <c>/tasks-status</c> can list live workers.</summary>
-internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore store, TimeProvider time, ILogger<WorkerHeartbeat> logger) : BackgroundService
+internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore store, StoreOutage outage, TimeProvider time, ILogger<WorkerHeartbeat> logger) : BackgroundService
 {
     /// <summary>How often a worker reports.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -27,6 +27,12 @@ internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore
                     RunningTasks = running.Count,
                     LastHeartbeat = time.GetUtcNow(),
                 }, stoppingToken);
+                outage.Reached();
+            }
+            catch (Exception ex) when (outage.IsOutage(ex))
+            {
+                // Said once for the whole outage; a heartbeat that gets through ends it for every run waiting.
+                outage.Unreachable(ex);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

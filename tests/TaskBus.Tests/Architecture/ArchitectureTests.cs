@@ -24,7 +24,7 @@ public sealed class ArchitectureTests
         ["Execution"] = ["Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Client"] = ["Execution", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Consuming"] = ["Execution", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
-        ["Diagnostics"] = ["Client", "Runs", "Configuration", "Tasks", "Serialization"],
+        ["Diagnostics"] = ["Client", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["MassTransit"] = ["Diagnostics", "Client", "Consuming", "Execution", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["RabbitMq"] = ["MassTransit", "Client", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Postgres"] = ["Storage", "Runs", "Configuration", "Tasks", "Serialization"],

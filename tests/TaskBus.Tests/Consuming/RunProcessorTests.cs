@@ -5,6 +5,7 @@ using TaskBus.Consuming;
 using TaskBus.Contracts.Tasks;
 using TaskBus.Execution;
 using TaskBus.Storage;
+using TaskBus.Tests.Support;
 using TaskBus.Worker.Tasks;
 
 namespace TaskBus.Tests.Consuming;
@@ -18,7 +19,8 @@ public sealed class RunProcessorTests : IAsyncDisposable
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 8, 45, 52, TimeSpan.Zero);
 
     private readonly FakeTimeProvider _time = new(T0);
-    private readonly MemoryTaskStore _store = new();
+    private readonly FlakyStore _store = new();
+    private readonly StoreOutage _outage;
     private readonly RunHandlers _handlers = new(NullLogger<RunHandlers>.Instance);
     private readonly RunLifecycle _lifecycle;
     private readonly TaskRegistry _registry = new();
@@ -41,8 +43,9 @@ public sealed class RunProcessorTests : IAsyncDisposable
         _lifecycle = new RunLifecycle(_handlers, [], _time, NullLogger<RunLifecycle>.Instance);
         foreach (var state in Enum.GetValues<TaskState>())
             _handlers.Register(state.ToWire() + ".test", run => { lock (_events) _events.Add((run.Id, run.State)); });
+        _outage = new StoreOutage(_store, _time, NullLogger<StoreOutage>.Instance);
         _processor = new RunProcessor(
-            _store, _lifecycle, new TaskExecutor(_lifecycle, NullLoggerFactory.Instance), _sender, _running, _services.GetRequiredService<IServiceScopeFactory>(),
+            _store, _outage, _lifecycle, new TaskExecutor(_lifecycle, NullLoggerFactory.Instance), _sender, _running, _services.GetRequiredService<IServiceScopeFactory>(),
             NullLogger<RunProcessor>.Instance);
     }
 
@@ -156,6 +159,77 @@ public sealed class RunProcessorTests : IAsyncDisposable
         Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(Tick(id), redelivered: true));
         // A fresh copy of a claimed tick never runs.
         Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(Tick(id), redelivered: false));
+    }
+
+    [Fact]
+    public async Task WhileTheStoreIsAway_ARunWaitsForItWithoutRunning_AndRunsOnceItIsBack()
+    {
+        _store.Down = true;
+        var run = Queued("dummy", new Dummy { Sleep = 0 });
+
+        var processing = ProcessAsync(run);
+
+        // The enabled flag was never read: the run waits (its message unacknowledged), neither run nor failed.
+        Assert.False(processing.IsCompleted);
+        Assert.Equal(TaskState.Queued, run.State);
+        Assert.True(_outage.IsDown);
+        Assert.Equal(1, _outage.RunsWaiting);
+
+        _store.Down = false;
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(ConsumeOutcome.Finished, await processing);
+        Assert.Equal(TaskState.Success, run.State);
+        Assert.False(_outage.IsDown);
+        Assert.Equal(1, _outage.RunsHeldBack);
+    }
+
+    [Fact]
+    public async Task WhileTheStoreIsAway_ATasksEnabledFlag_IsTheOneLastRead()
+    {
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(Queued("noop", new Noop())));
+        _store.Down = true;
+        var run = Queued("noop", new Noop());
+
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(run));
+
+        Assert.Equal(TaskState.Success, run.State);
+        Assert.True(_outage.IsDown);
+    }
+
+    [Fact]
+    public async Task WhileTheStoreIsAway_AConcurrencySlotIsNotGuessed_TheRunWaitsForIt()
+    {
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(Queued("exclusive", new Exclusive { Sleep = 0 })));
+        _store.Down = true;
+        var run = Queued("exclusive", new Exclusive { Sleep = 0 });
+
+        var processing = ProcessAsync(run);
+
+        Assert.False(processing.IsCompleted);
+        Assert.Equal(TaskState.Queued, run.State);
+        Assert.Empty(_sender.Sent);
+        _store.Down = false;
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(ConsumeOutcome.Finished, await processing);
+        Assert.Equal(TaskState.Success, run.State);
+        // The slot was given back once the store answered.
+        Assert.True(await _store.TryAcquireSlotAsync("exclusive", "next", 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ARunWaitingForTheStore_GivesUpWhenItsMessageIsTakenBack_WithoutAnEnd()
+    {
+        _store.Down = true;
+        var run = Queued("dummy", new Dummy { Sleep = 0 });
+        using var takenBack = new CancellationTokenSource();
+
+        var processing = _processor.ProcessAsync(_registry.Get("dummy"), run, new Delivery(false, null), takenBack.Token);
+        await takenBack.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => processing);
+        Assert.Equal(TaskState.Queued, run.State);
+        Assert.Empty(StatesOf(run));
     }
 
     private TaskRun Queued(string task, object parameters, int retryAttempt = 0, Guid? id = null) =>

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using TaskBus.Contracts.Tasks;
+using TaskBus.Runs;
 using TaskBus.Storage;
+using TaskBus.Tasks;
 using TaskBus.Tests.Support;
 
 namespace TaskBus.Tests.Storage;
@@ -22,5 +24,39 @@ public sealed class TaskStoreWriterTests : HarnessTest
         Assert.Equal(3, stored!.Params!.Value.GetProperty("a").GetDouble() + stored.Params.Value.GetProperty("b").GetDouble());
         Assert.Null(await store.GetRunAsync(ping.Id, CancellationToken.None));
         Assert.Equal(TaskState.Success, (await store.GetTaskAsync("add", CancellationToken.None)).LastRunState);
+    }
+}
+
+public sealed class TaskStoreWriterOutageTests
+{
+    [Fact]
+    public async Task WhileTheStoreIsAway_AFlushWaits_AndCompletesWithEveryChangeStoredOnceItIsBack()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        var store = new FlakyStore { Down = true };
+        var outage = new StoreOutage(store, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreOutage>.Instance);
+        var registry = new TaskRegistry();
+        registry.Add(TaskDescriptor.FromTask(typeof(TaskBus.Worker.Tasks.AddTask)));
+        var writer = new TaskStoreWriter(store, outage, registry, time, Microsoft.Extensions.Logging.Abstractions.NullLogger<TaskStoreWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+        var lifecycle = new RunLifecycle(
+            new RunHandlers(Microsoft.Extensions.Logging.Abstractions.NullLogger<RunHandlers>.Instance), [writer], time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<RunLifecycle>.Instance, writer);
+        var run = RunFactory.FromHeader(
+            Guid.NewGuid(), "add", new RunHeader(time.GetUtcNow(), TaskPriority.Medium, 0, 0, "", "", null, "add"), new Add { A = 1, B = 2 }, redelivered: false);
+        lifecycle.Start(run);
+        lifecycle.Succeed(run);
+
+        var flush = lifecycle.FlushAsync();
+        await store.FirstRefusal.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(flush.IsCompleted);
+        Assert.Equal(1, outage.RunsWaiting);
+        store.Down = false;
+        time.Advance(TimeSpan.FromSeconds(5));
+        await flush;
+        Assert.Equal(TaskState.Success, (await store.GetRunAsync(run.Id, CancellationToken.None))?.State);
+        Assert.False(outage.IsDown);
+        await writer.StopAsync(CancellationToken.None);
     }
 }

@@ -1,0 +1,71 @@
+using TaskBus.Contracts;
+using TaskBus.Storage;
+
+namespace TaskBus.Tests.Support;
+
+/// <summary>A memory store that can be taken away: while <see cref="Down"/>, every call fails as an unreachable server's would.</summary>
+internal sealed class FlakyStore : ITaskStore
+{
+    private readonly MemoryTaskStore _inner = new();
+    private readonly TaskCompletionSource _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _calls;
+
+    public bool Down { get; set; }
+
+    /// <summary>Calls refused while down.</summary>
+    public int Refused => Volatile.Read(ref _calls);
+
+    /// <summary>Completes when the first call is refused.</summary>
+    public Task FirstRefusal => _refused.Task;
+
+    public bool IsUnreachable(Exception exception) => exception is StoreDownException;
+
+    public Task InitializeAsync(CancellationToken cancellationToken) => Call(() => _inner.InitializeAsync(cancellationToken));
+
+    public Task UpsertRunsAsync(IReadOnlyList<TaskRunEvent> runs, CancellationToken cancellationToken) => Call(() => _inner.UpsertRunsAsync(runs, cancellationToken));
+
+    public Task<TaskRunEvent?> GetRunAsync(string id, CancellationToken cancellationToken) => Call(() => _inner.GetRunAsync(id, cancellationToken));
+
+    public Task<TaskRunPage> QueryRunsAsync(TaskRunQuery query, CancellationToken cancellationToken) => Call(() => _inner.QueryRunsAsync(query, cancellationToken));
+
+    public ValueTask<StoredTask> GetTaskAsync(string name, CancellationToken cancellationToken) =>
+        new(Call(() => _inner.GetTaskAsync(name, cancellationToken).AsTask()));
+
+    public Task SetEnabledAsync(string name, bool enabled, CancellationToken cancellationToken) => Call(() => _inner.SetEnabledAsync(name, enabled, cancellationToken));
+
+    public Task<bool> TryClaimAsync(string runId, CancellationToken cancellationToken) => Call(() => _inner.TryClaimAsync(runId, cancellationToken));
+
+    public Task<bool> TryAcquireSlotAsync(string task, string runId, int max, TimeSpan lease, CancellationToken cancellationToken) =>
+        Call(() => _inner.TryAcquireSlotAsync(task, runId, max, lease, cancellationToken));
+
+    public Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken) => Call(() => _inner.ReleaseSlotAsync(task, runId, cancellationToken));
+
+    public Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) => Call(() => _inner.PruneAsync(before, cancellationToken));
+
+    public Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken) => Call(() => _inner.LockAsync(name, cancellationToken));
+
+    public Task HeartbeatAsync(WorkerStatus worker, CancellationToken cancellationToken) => Call(() => _inner.HeartbeatAsync(worker, cancellationToken));
+
+    public Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+        Call(() => _inner.GetWorkersAsync(since, cancellationToken));
+
+    private Task<T> Call<T>(Func<Task<T>> call)
+    {
+        if (!Down)
+            return call();
+        Interlocked.Increment(ref _calls);
+        _refused.TrySetResult();
+        return Task.FromException<T>(new StoreDownException());
+    }
+
+    private Task Call(Func<Task> call)
+    {
+        if (!Down)
+            return call();
+        Interlocked.Increment(ref _calls);
+        _refused.TrySetResult();
+        return Task.FromException(new StoreDownException());
+    }
+
+    internal sealed class StoreDownException() : Exception("the store is down (test)");
+}
