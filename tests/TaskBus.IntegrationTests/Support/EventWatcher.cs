@@ -16,7 +16,7 @@ public sealed class EventWatcher : IAsyncDisposable
     private readonly List<(Func<TaskRunEvent, bool> Match, TaskCompletionSource<TaskRunEvent> Done)> _waiters = [];
     private readonly Lock _lock = new();
 
-    private EventWatcher(string url, string? taskQueue)
+    private EventWatcher(string url, string? taskQueue, bool ordered)
     {
         _bus = global::MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
@@ -25,9 +25,9 @@ public sealed class EventWatcher : IAsyncDisposable
                 cfg.RouteTaskMessages<Contracts.Tasks.Add>(taskQueue);
             cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
             {
-                // One at a time, so events are recorded in the order the broker delivers them.
-                e.PrefetchCount = 1;
-                e.ConcurrentMessageLimit = 1;
+                // One at a time, so events are recorded in the order the broker delivers them; unordered, many at a time.
+                e.PrefetchCount = ordered ? 1 : 200;
+                e.ConcurrentMessageLimit = ordered ? 1 : 16;
                 e.Handler<TaskRunEvent>(context =>
                 {
                     Record(context.Message);
@@ -41,9 +41,9 @@ public sealed class EventWatcher : IAsyncDisposable
     public IBus Bus => _bus;
 
     /// <summary>Starts a watcher; with <paramref name="taskQueue"/> its publishes of task records go to that worker group.</summary>
-    public static async Task<EventWatcher> StartAsync(RabbitMqFixture rabbit, string? taskQueue = null, string? url = null)
+    public static async Task<EventWatcher> StartAsync(RabbitMqFixture rabbit, string? taskQueue = null, string? url = null, bool ordered = true)
     {
-        var watcher = new EventWatcher(url ?? rabbit.Url, taskQueue);
+        var watcher = new EventWatcher(url ?? rabbit.Url, taskQueue, ordered);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await watcher._bus.StartAsync(timeout.Token);
         return watcher;
@@ -78,6 +78,13 @@ public sealed class EventWatcher : IAsyncDisposable
             waiting = done.Task;
         }
         return await waiting.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Waits until <paramref name="count"/> events seen match, looking at each event once.</summary>
+    public Task WaitForCount(Func<TaskRunEvent, bool> match, int count, TimeSpan timeout)
+    {
+        var seen = 0;
+        return WaitFor(e => match(e) && ++seen >= count, timeout);
     }
 
     public Task<TaskRunEvent> WaitForFinal(string runId) => WaitFor(e => e.Id == runId && e.State.IsFinished());

@@ -14,7 +14,7 @@ public sealed class PublisherHost : IAsyncDisposable
 
     public TaskManager Manager => _host.Services.GetRequiredService<TaskManager>();
 
-    public static async Task<PublisherHost> StartAsync(RabbitMqFixture rabbit, string queue, string? url = null)
+    public static async Task<PublisherHost> StartAsync(RabbitMqFixture rabbit, string queue, string? url = null, Action<TaskBusOptions>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -25,6 +25,7 @@ public sealed class PublisherHost : IAsyncDisposable
             o.QueueName = queue;
             o.ConsumeTasks = false;
             o.ScheduleTasks = false;
+            configure?.Invoke(o);
         }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
         var host = builder.Build();
         await host.StartAsync();

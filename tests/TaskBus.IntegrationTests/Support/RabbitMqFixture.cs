@@ -130,6 +130,19 @@ public sealed class RabbitMqFixture : IAsyncLifetime
             return [.. result];
     }
 
+    /// <summary>Messages waiting in a queue; 0 when the queue was never declared (MassTransit declares an error queue at its first message).</summary>
+    public async Task<uint> MessageCountOrZeroAsync(string queue)
+    {
+        try
+        {
+            return await MessageCountAsync(queue);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return 0;
+        }
+    }
+
     public async Task<uint> MessageCountAsync(string queue, string? url = null)
     {
         if (url is null)
