@@ -23,12 +23,8 @@ public sealed class StoreOutageTests(RabbitMqFixture rabbit, ITestOutputHelper o
     public async Task PostgresAwayAfterThe100thSuccess_TwoWorkers600Runs_EachSucceedsOnceStoredOnce_NoneInTheErrorQueue(int seconds)
     {
         var queue = RabbitMqFixture.NewQueueName("store-outage");
-        var postgres = new PostgresFixture();
-        await postgres.InitializeAsync();
-        await using var dropDatabase = new AsyncCleanup(postgres.DisposeAsync);
-        var direct = new NpgsqlConnectionStringBuilder(postgres.ConnectionString);
-        await using var proxy = TcpProxy.Start(direct.Host!, direct.Port);
-        var proxied = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = true }.ConnectionString;
+        await using var store = await ProxiedStore.StartAsync();
+        var (postgres, proxy, proxied) = (store.Postgres, store.Proxy, store.ConnectionString);
         var workers = new List<AppProcess>();
         try
         {
@@ -96,12 +92,8 @@ public sealed class StoreOutageTests(RabbitMqFixture rabbit, ITestOutputHelper o
     {
         const int count = 20_000;
         var queue = RabbitMqFixture.NewQueueName("store-restarts");
-        var postgres = new PostgresFixture();
-        await postgres.InitializeAsync();
-        await using var dropDatabase = new AsyncCleanup(postgres.DisposeAsync);
-        var direct = new NpgsqlConnectionStringBuilder(postgres.ConnectionString);
-        await using var proxy = TcpProxy.Start(direct.Host!, direct.Port);
-        var proxied = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = true }.ConnectionString;
+        await using var store = await ProxiedStore.StartAsync();
+        var (postgres, proxy, proxied) = (store.Postgres, store.Proxy, store.ConnectionString);
         var workers = new List<AppProcess>();
         try
         {
@@ -170,12 +162,8 @@ public sealed class StoreOutageTests(RabbitMqFixture rabbit, ITestOutputHelper o
     public async Task AWorkerStoppedWhileItsRunsWaitForTheStore_GivesThemBack_AndAnotherWorkerEndsThemWhenTheStoreIsBack()
     {
         var queue = RabbitMqFixture.NewQueueName("store-sigterm");
-        var postgres = new PostgresFixture();
-        await postgres.InitializeAsync();
-        await using var dropDatabase = new AsyncCleanup(postgres.DisposeAsync);
-        var direct = new NpgsqlConnectionStringBuilder(postgres.ConnectionString);
-        await using var proxy = TcpProxy.Start(direct.Host!, direct.Port);
-        var proxied = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = true }.ConnectionString;
+        await using var store = await ProxiedStore.StartAsync();
+        var (postgres, proxy, proxied) = (store.Postgres, store.Proxy, store.ConnectionString);
         try
         {
             await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
@@ -249,6 +237,38 @@ public sealed class StoreOutageTests(RabbitMqFixture rabbit, ITestOutputHelper o
             if (states.GetValueOrDefault("success") >= successes || DateTimeOffset.UtcNow > deadline)
                 return states;
             await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+    }
+
+    /// <summary>A fresh database, reached by the workers through a proxy the test can cut; both gone at dispose.</summary>
+    private sealed class ProxiedStore : IAsyncDisposable
+    {
+        private ProxiedStore(PostgresFixture postgres, TcpProxy proxy)
+        {
+            Postgres = postgres;
+            Proxy = proxy;
+            ConnectionString = new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = true }.ConnectionString;
+        }
+
+        public PostgresFixture Postgres { get; }
+
+        public TcpProxy Proxy { get; }
+
+        /// <summary>The database through the proxy, pooled as a worker's would be.</summary>
+        public string ConnectionString { get; }
+
+        public static async Task<ProxiedStore> StartAsync()
+        {
+            var postgres = new PostgresFixture();
+            await postgres.InitializeAsync();
+            var direct = new NpgsqlConnectionStringBuilder(postgres.ConnectionString);
+            return new ProxiedStore(postgres, TcpProxy.Start(direct.Host!, direct.Port));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Proxy.DisposeAsync();
+            await Postgres.DisposeAsync();
         }
     }
 }
