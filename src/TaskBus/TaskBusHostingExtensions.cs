@@ -220,7 +220,7 @@ public static class TaskBusHostingExtensions
                     var registry = context.GetRequiredService<TaskRegistry>();
                     QueueRouting.RouteToQueueExchange(cfg, bound.QueueName, registry.Select(t => t.ParamsType));
                     if (bound.ConsumeTasks)
-                        cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(e, registry, bound, ConsumePathOf(context)));
+                        cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(e, registry, bound, ConsumePathOf(context), context.GetRequiredService<InMemoryErrorQueue>()));
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
@@ -238,7 +238,9 @@ public static class TaskBusHostingExtensions
         }
         else
         {
-            services.AddSingleton<IQueueControl>(sp => new InMemoryQueueControl(Bound(sp).QueueName));
+            services.AddSingleton<InMemoryErrorQueue>();
+            services.AddSingleton<IQueueControl>(sp => new InMemoryQueueControl(
+                Bound(sp).QueueName, sp.GetRequiredService<InMemoryErrorQueue>(), new ErrorMessageReader(sp.GetRequiredService<TaskRegistry>())));
         }
         services.AddSingleton<IRunSender>(sp => new BusRunSender(
             sp.GetRequiredService<IBus>(), sp.GetRequiredService<RunStamp>(), new Uri($"{(rabbitMq ? "exchange" : "queue")}:{Bound(sp).QueueName}"), Bound(sp).QueueName,

@@ -18,6 +18,17 @@ internal interface IQueueControl
     /// </summary>
     /// <exception cref="NotSupportedException">The transport cannot take messages out of its queue.</exception>
     Task<IReadOnlyList<RemovedMessage>> RemoveAsync(TaskPriority? priority, CancellationToken cancellationToken);
+
+    /// <summary>The first <paramref name="limit"/> messages of the error queue, oldest first; they stay where they are.</summary>
+    Task<IReadOnlyList<ErrorMessage>> PeekErrorsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hands each message of the error queue (those of <paramref name="runIds"/>, or all) to <paramref name="handle"/>,
+    /// one at a time; a message it says to remove leaves the error queue, the others stay where they were. Messages
+    /// that reach the error queue meanwhile are not this call's.
+    /// </summary>
+    Task<IReadOnlyList<T>> TakeErrorsAsync<T>(
+        IReadOnlySet<string>? runIds, Func<ErrorMessage, Task<(bool Remove, T Result)>> handle, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -25,3 +36,8 @@ internal interface IQueueControl
 /// task's record where that task is known (null otherwise, or where they did not read).
 /// </summary>
 internal sealed record RemovedMessage(Guid? MessageId, RunHeader? Header, object? Params);
+
+/// <summary>A message of the error queue as the client reads it: what it says, and its params where they read.</summary>
+/// <param name="Info">What failed and why.</param>
+/// <param name="Params">The message's params as JSON (the envelope's message), null when the body is no message.</param>
+internal sealed record ErrorMessage(FailedMessage Info, System.Text.Json.JsonElement? Params);

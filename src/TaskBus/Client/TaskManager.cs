@@ -188,6 +188,63 @@ public sealed partial class TaskManager : IRunQueue
         return removed.Count;
     }
 
+    /// <summary>
+    /// The first <paramref name="limit"/> messages waiting in the worker group's error queue (<c>&lt;queue&gt;_error</c>),
+    /// oldest first: run id, task, reason, when. Listing changes nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<FailedMessage>> ListErrorsAsync(int limit = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return [.. (await _queue.PeekErrorsAsync(limit, cancellationToken)).Select(m => m.Info)];
+    }
+
+    /// <summary>Deletes messages from the error queue: those of <paramref name="runIds"/>, or all when null. Returns what was deleted.</summary>
+    public async Task<IReadOnlyList<FailedMessage>> DiscardErrorsAsync(IReadOnlyCollection<string>? runIds = null, CancellationToken cancellationToken = default)
+    {
+        var discarded = await _queue.TakeErrorsAsync(RunIdSet(runIds), m => Task.FromResult((true, m.Info)), cancellationToken);
+        LogErrorsDiscarded(_logger, discarded.Count, Options.QueueName);
+        return discarded;
+    }
+
+    /// <summary>
+    /// Queues again the runs of messages in the error queue: those of <paramref name="runIds"/>, or all when null. Each
+    /// becomes a new run with the same params whose <c>fromRunId</c> is the failed run, and its message leaves the
+    /// error queue, so it cannot be requeued twice. A message whose task this process does not know, whose params do
+    /// not fit its task's record, or that the broker does not take, stays, with the reason in its outcome.
+    /// </summary>
+    public async Task<IReadOnlyList<RequeueOutcome>> RequeueErrorsAsync(IReadOnlyCollection<string>? runIds = null, CancellationToken cancellationToken = default)
+    {
+        var outcomes = await _queue.TakeErrorsAsync(RunIdSet(runIds), async message =>
+        {
+            var failed = message.Info;
+            if (!Registry.TryGet(failed.Task, out var task))
+                return (false, new RequeueOutcome(failed, null, $"no task '{failed.Task}' in this process"));
+            if (message.Params is not { } parameters)
+                return (false, new RequeueOutcome(failed, null, "its body is no message: nothing to run again"));
+            TaskRun run;
+            try
+            {
+                run = RunFactory.Again(task, parameters, Guid.NewGuid(), failed.RunId);
+            }
+            catch (TaskParamsException ex)
+            {
+                return (false, new RequeueOutcome(failed, null, ex.Message));
+            }
+            try
+            {
+                await QueueAsync(run, cancellationToken);
+            }
+            catch (TaskQueueException ex)
+            {
+                return (false, new RequeueOutcome(failed, null, ex.Message));
+            }
+            return (true, new RequeueOutcome(failed, run.Id, null));
+        }, cancellationToken);
+        var requeued = outcomes.Count(o => o.NewRunId is not null);
+        LogErrorsRequeued(_logger, requeued, outcomes.Count - requeued, Options.QueueName);
+        return outcomes;
+    }
+
     /// <summary>A snapshot of what this process is doing.</summary>
     public TaskManagerStatus GetStatus() => Options.ConsumeTasks
         ? new TaskManagerStatus
@@ -202,6 +259,10 @@ public sealed partial class TaskManager : IRunQueue
         : new TaskManagerStatus { Type = Type, Worker = WorkerName, Tasks = Registry.Count };
 
     Task<TaskRun> IRunQueue.QueueAsync(TaskRun run, CancellationToken cancellationToken) => QueueAsync(run, cancellationToken);
+
+    /// <summary>Run ids as messages carry them (32 hex digits), whatever way they were written; null for all.</summary>
+    private static HashSet<string>? RunIdSet(IReadOnlyCollection<string>? runIds) =>
+        runIds is null ? null : [.. runIds.Select(id => ParseRunId(id).ToString("N"))];
 
     /// <summary>Run ids are GUIDs, because a run's id is its message id; written as 32 hex digits.</summary>
     private static Guid ParseRunId(string runId) => Guid.TryParse(runId, out var guid)
@@ -221,4 +282,10 @@ public sealed partial class TaskManager : IRunQueue
 
     [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
     private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);
+
+    [LoggerMessage(EventId = 1902, Level = LogLevel.Information, Message = "Discarded {Count} messages from the error queue of {Queue}")]
+    private static partial void LogErrorsDiscarded(ILogger logger, int count, string queue);
+
+    [LoggerMessage(EventId = 1903, Level = LogLevel.Information, Message = "Requeued {Count} runs from the error queue of {Queue}; {Kept} stay there")]
+    private static partial void LogErrorsRequeued(ILogger logger, int count, int kept, string queue);
 }

@@ -7,8 +7,13 @@ namespace TaskBus.MassTransit;
 /// <summary>The receive endpoint of the worker group's queue, on either transport.</summary>
 internal static class TaskEndpoint
 {
-    /// <summary>Adds a consumer per task this process runs, with the group's prefetch and concurrency.</summary>
-    public static void Configure(IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path)
+    /// <summary>
+    /// Adds a consumer per task this process runs, with the group's prefetch and concurrency. Messages that cannot be
+    /// processed go to the transport's error queue, or to TaskBus's own <paramref name="errorQueue"/> when given (the
+    /// in-memory transport).
+    /// </summary>
+    public static void Configure(
+        IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path, InMemoryErrorQueue? errorQueue = null)
     {
         // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
         endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
@@ -17,7 +22,9 @@ internal static class TaskEndpoint
         // group on the vhost a copy of every plain publish.
         endpoint.ConfigureConsumeTopology = false;
         // A message no task takes is a poison message: error queue with the reason, not the _skipped queue.
-        endpoint.ConfigureDeadLetter(x => x.UseFilter(new UnknownMessageFilter()));
+        endpoint.ConfigureDeadLetter(x => x.UseFilter(new UnknownMessageFilter(errorQueue)));
+        if (errorQueue is not null)
+            endpoint.ConfigureError(x => x.UseFilter(errorQueue));
         foreach (var task in registry)
         {
             if (task.Invoker is not null)

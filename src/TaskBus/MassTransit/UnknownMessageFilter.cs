@@ -9,16 +9,17 @@ namespace TaskBus.MassTransit;
 /// poison message. It goes to the error queue with the reason in its fault headers, and receive
 /// observers hear of it, instead of MassTransit's <c>_skipped</c> queue, and without a requeue loop.
 /// </summary>
-internal sealed class UnknownMessageFilter : IFilter<ReceiveContext>
+/// <param name="errorQueue">Where the message goes: the transport's error queue, or TaskBus's own on the in-memory transport.</param>
+internal sealed class UnknownMessageFilter(IFilter<ExceptionReceiveContext>? errorQueue = null) : IFilter<ReceiveContext>
 {
-    private readonly ErrorTransportFilter _errorTransport = new();
+    private readonly IFilter<ExceptionReceiveContext> _errorTransport = errorQueue ?? new ErrorTransportFilter();
 
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
     {
         var exception = new MessageNotConsumedException(context.InputAddress,
             $"no task on {context.InputAddress.AbsolutePath.TrimStart('/')} takes this message's type ({context.ContentType})");
         await context.NotifyFaulted(exception);
-        await ((IFilter<ExceptionReceiveContext>)_errorTransport).Send(new RescueExceptionReceiveContext(context, exception), Pipe.Empty<ExceptionReceiveContext>());
+        await _errorTransport.Send(new RescueExceptionReceiveContext(context, exception), Pipe.Empty<ExceptionReceiveContext>());
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("taskbus-unknown-message");

@@ -30,9 +30,11 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
     private readonly HttpClient _http;
     private readonly string _queuePath;
     private readonly TaskRegistry _registry;
+    private readonly ErrorMessageReader _errors;
 
     public RabbitMqQueueControl(RabbitMqConnection connection, RabbitMqOptions options, string queue, TaskRegistry registry)
     {
+        _errors = new ErrorMessageReader(registry);
         var factory = new ConnectionFactory { Uri = new Uri(options.Url) };
         _connection = connection;
         _queue = queue;
@@ -89,6 +91,54 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
             return (IReadOnlyList<RemovedMessage>)removed;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ErrorMessage>> PeekErrorsAsync(int limit, CancellationToken cancellationToken) =>
+        WithChannelAsync(async channel =>
+        {
+            var errorQueue = _queue + "_error";
+            var seen = new List<ErrorMessage>();
+            ulong last = 0;
+            while (seen.Count < limit && await TryGetAsync(channel, errorQueue, cancellationToken) is { } got)
+            {
+                seen.Add(ReadError(got));
+                last = got.DeliveryTag;
+            }
+            // All back where they were: reading changes nothing.
+            if (last > 0)
+                await channel.BasicNackAsync(last, multiple: true, requeue: true, cancellationToken);
+            return (IReadOnlyList<ErrorMessage>)seen;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<T>> TakeErrorsAsync<T>(
+        IReadOnlySet<string>? runIds, Func<ErrorMessage, Task<(bool Remove, T Result)>> handle, CancellationToken cancellationToken) =>
+        WithChannelAsync(async channel =>
+        {
+            var errorQueue = _queue + "_error";
+            var results = new List<T>();
+            var waiting = await CountAsync(channel, errorQueue);
+            ulong lastKept = 0;
+            for (long i = 0; i < waiting; i++)
+            {
+                if (await TryGetAsync(channel, errorQueue, cancellationToken) is not { } got)
+                    break;
+                var message = ReadError(got);
+                var remove = false;
+                if (runIds is null || runIds.Contains(message.Info.RunId))
+                {
+                    (remove, var result) = await handle(message);
+                    results.Add(result);
+                }
+                if (remove)
+                    await channel.BasicAckAsync(got.DeliveryTag, multiple: false, cancellationToken);
+                else
+                    lastKept = got.DeliveryTag;
+                if (runIds is not null && results.Count == runIds.Count)
+                    break;
+            }
+            if (lastKept > 0)
+                await channel.BasicNackAsync(lastKept, multiple: true, requeue: true, cancellationToken);
+            return (IReadOnlyList<T>)results;
+        }, cancellationToken);
+
     public void Dispose()
     {
         _http.Dispose();
@@ -118,12 +168,37 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         }
     }
 
-    /// <summary>Messages waiting; a queue nobody declared yet holds none.</summary>
-    private async Task<long> CountAsync(IChannel channel)
+    private ErrorMessage ReadError(BasicGetResult got) => _errors.Read(got.BasicProperties.MessageId, got.Body, name =>
+        got.BasicProperties.Headers?.TryGetValue(name, out var value) == true
+            ? value switch
+            {
+                byte[] bytes => Encoding.UTF8.GetString(bytes),
+                null => null,
+                _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
+            }
+            : null);
+
+    /// <summary>The next message of a queue, unacknowledged; null when it is empty or was never declared.</summary>
+    private static async Task<BasicGetResult?> TryGetAsync(IChannel channel, string queue, CancellationToken cancellationToken)
     {
         try
         {
-            return await channel.MessageCountAsync(_queue);
+            return await channel.BasicGetAsync(queue, autoAck: false, cancellationToken);
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Messages waiting; a queue nobody declared yet holds none.</summary>
+    private Task<long> CountAsync(IChannel channel) => CountAsync(channel, _queue);
+
+    private static async Task<long> CountAsync(IChannel channel, string queue)
+    {
+        try
+        {
+            return await channel.MessageCountAsync(queue);
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == NotFound)
         {

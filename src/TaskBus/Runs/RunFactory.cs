@@ -20,6 +20,11 @@ internal static class RunFactory
             RootRunId = parent is null ? "" : parent.RootRunId.Length > 0 ? parent.RootRunId : parent.Id,
         };
 
+    /// <summary>A new run in <c>init</c> that does again what the run <paramref name="fromRunId"/> failed to do: linked to it by <c>fromRunId</c>.</summary>
+    /// <exception cref="TaskParamsException">The params do not fit.</exception>
+    public static TaskRun Again(TaskDescriptor task, object? parameters, Guid id, string fromRunId) =>
+        new(id, task.Name, task.Priority, task.CreateParams(parameters)) { FromRunId = fromRunId, RootRunId = fromRunId };
+
     /// <summary>A run as its message tells it: in <c>queued</c> when the message carries a run header, else in <c>init</c> (a plain publish).</summary>
     public static TaskRun FromMessage(Guid id, TaskDescriptor task, RunHeader? header, object parameters, bool redelivered) => header is { } h
         ? FromHeader(id, task.Name, h, parameters, redelivered)
