@@ -68,7 +68,41 @@ status.SetAction((_, ct) => QueueCommandAsync(async manager =>
     JsonSerializer.Serialize(await manager.GetQueueStatusAsync(ct), TaskBusJson.Options), null));
 root.Subcommands.Add(status);
 
+var limitOption = new Option<int>("--limit") { Description = "At most this many.", DefaultValueFactory = _ => 100 };
+var errorIds = new Argument<string[]>("run-ids") { Description = "The failed runs' ids.", Arity = ArgumentArity.ZeroOrMore };
+var allOption = new Option<bool>("--all") { Description = "Every message in the error queue." };
+var errorsList = new Command("ls", "List the runs waiting in the error queue (<TaskBus:QueueName>_error), oldest first, as JSON; changes nothing.") { limitOption };
+errorsList.SetAction((result, ct) => QueueCommandAsync(async manager =>
+    JsonSerializer.Serialize(await manager.ListErrorsAsync(result.GetValue(limitOption), ct), TaskBusJson.Options), null));
+var errorsRequeue = new Command("requeue", "Queue the named failed runs again (or --all): each a new run whose fromRunId is the failed one; exit 1 if any stays.") { errorIds, allOption };
+errorsRequeue.SetAction((result, ct) => ErrorsCommandAsync(result.GetValue(errorIds), result.GetValue(allOption), async (manager, ids) =>
+{
+    var outcomes = await manager.RequeueErrorsAsync(ids, ct);
+    return (JsonSerializer.Serialize(outcomes, TaskBusJson.Options), outcomes.Any(o => o.NewRunId is null) ? 1 : 0);
+}));
+var errorsDiscard = new Command("discard", "Delete the named messages from the error queue (or --all).") { errorIds, allOption };
+errorsDiscard.SetAction((result, ct) => ErrorsCommandAsync(result.GetValue(errorIds), result.GetValue(allOption), async (manager, ids) =>
+    (JsonSerializer.Serialize(await manager.DiscardErrorsAsync(ids, ct), TaskBusJson.Options), 0)));
+root.Subcommands.Add(new Command("errors", "The runs that ended in the worker group's error queue: ls, requeue, discard.") { errorsList, errorsRequeue, errorsDiscard });
+
 return await root.Parse(commandArgs).InvokeAsync();
+
+// A command on the error queue: some runs by id, or --all (never all by leaving the ids out).
+async Task<int> ErrorsCommandAsync(string[]? ids, bool all, Func<TaskManager, IReadOnlyCollection<string>?, Task<(string Output, int ExitCode)>> command)
+{
+    if ((ids is null || ids.Length == 0) == !all)
+        return CommandLineHost.Fail("name the failed runs' ids, or --all (not both)");
+    if (ids?.FirstOrDefault(id => !Guid.TryParse(id, out _)) is { } notAnId)
+        return CommandLineHost.Fail($"run id '{notAnId}' is not a GUID");
+    var exitCode = 0;
+    var hostExit = await QueueCommandAsync(async manager =>
+    {
+        var (output, code) = await command(manager, all ? null : ids);
+        exitCode = code;
+        return output;
+    }, null);
+    return hostExit == 0 ? exitCode : hostExit;
+}
 
 // A command on the queue itself: one JSON line on success; a bad priority or an unusable broker is one error line, exit 2.
 async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, string? priorityText)

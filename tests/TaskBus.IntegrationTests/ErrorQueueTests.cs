@@ -88,6 +88,50 @@ public sealed class ErrorQueueTests(RabbitMqFixture rabbit, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public async Task ThePublisherCommandLine_ListsRequeuesAndDiscards_TheErrorQueue()
+    {
+        var queue = RabbitMqFixture.NewQueueName("errors-cli");
+        try
+        {
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue);
+            await using var watcher = await EventWatcher.StartAsync(rabbit, queue);
+            var poison = NewId.NextGuid();
+            var badParams = NewId.NextGuid();
+            await rabbit.SendRawAsync(queue, "{ not json", "application/vnd.masstransit+json", poison);
+            await rabbit.SendRawAsync(
+                queue, $$$"""{"messageId":"{{{badParams}}}","messageType":["urn:message:TaskBus.Contracts.Tasks:Add"],"message":{"a":"three","b":4},"headers":{}}""",
+                "application/vnd.masstransit+json", badParams);
+            await watcher.WaitForFinal(poison.ToString("N"));
+            await watcher.WaitForFinal(badParams.ToString("N"));
+
+            var listed = await CliAsync(0, "errors", "ls");
+            // Its params still do not fit: it stays, and the command says so with exit 1.
+            var requeued = await CliAsync(1, "errors", "requeue", badParams.ToString());
+            var neither = await CliAsync(2, "errors", "discard");
+            var discarded = await CliAsync(0, "errors", "discard", "--all");
+
+            Assert.Equal(
+                new[] { (poison.ToString("N"), "unknown"), (badParams.ToString("N"), "add") }.Order(),
+                listed!.RootElement.EnumerateArray().Select(m => (m.GetProperty("runId").GetString()!, m.GetProperty("task").GetString()!)).Order());
+            Assert.Contains("invalid params for task 'add'", requeued!.RootElement[0].GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Null(neither);
+            Assert.Equal(2, discarded!.RootElement.GetArrayLength());
+            Assert.Equal(0u, await rabbit.MessageCountOrZeroAsync(queue + "_error"));
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+
+        async Task<System.Text.Json.JsonDocument?> CliAsync(int exitCode, params string[] args)
+        {
+            await using var cli = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, args));
+            Assert.Equal(exitCode, await cli.WaitForExitAsync());
+            return exitCode == 2 ? null : System.Text.Json.JsonDocument.Parse(cli.StdoutLines.Single());
+        }
+    }
+
     private async Task<TestHost> StartAsync(string queue, PostgresFixture postgres, Type task, bool consume)
     {
         var builder = Host.CreateApplicationBuilder();

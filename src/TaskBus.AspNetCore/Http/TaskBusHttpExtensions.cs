@@ -100,6 +100,15 @@ public static class TaskBusHttpExtensions
         api.MapDelete("/tasks-queue/{priority}", ClearQueueAsync)
             .WithSummary("Remove the runs of one priority (high, medium, low) waiting in the queue; each ends aborted")
             .Produces<ApiError>(StatusCodes.Status501NotImplemented).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/tasks-errors", ListErrorsAsync)
+            .WithSummary("The runs waiting in the error queue (<queue>_error), oldest first: run id, task, reason, when; listing changes nothing")
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/tasks-errors/requeue", RequeueErrorsAsync)
+            .WithSummary("Queue again the runs of the error queue named in the body's runIds (no body: all); each is a new run whose fromRunId is the failed one, and its message leaves the error queue")
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/tasks-errors/discard", DiscardErrorsAsync)
+            .WithSummary("Delete the messages of the error queue named in the body's runIds (no body: all)")
+            .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
         api.MapGet("/tasks-events", TaskEventStream.WriteAsync)
@@ -248,6 +257,42 @@ public static class TaskBusHttpExtensions
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return TypedResults.Json(new ApiError($"queue {manager.Options.QueueName} could not be cleared: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    private static async Task<Results<Ok<IReadOnlyList<FailedMessage>>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> ListErrorsAsync(
+        int? limit, TaskManager manager, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 10_000)
+            return TypedResults.UnprocessableEntity(new ApiError($"limit {limit} is not between 1 and 10000"));
+        return await OnErrorQueueAsync(manager, () => manager.ListErrorsAsync(limit ?? 100, cancellationToken));
+    }
+
+    private static Task<Results<Ok<IReadOnlyList<RequeueOutcome>>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> RequeueErrorsAsync(
+        [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ErrorSelection? selection,
+        TaskManager manager, CancellationToken cancellationToken) =>
+        OnErrorQueueAsync(manager, () => manager.RequeueErrorsAsync(selection?.RunIds, cancellationToken));
+
+    private static Task<Results<Ok<IReadOnlyList<FailedMessage>>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> DiscardErrorsAsync(
+        [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ErrorSelection? selection,
+        TaskManager manager, CancellationToken cancellationToken) =>
+        OnErrorQueueAsync(manager, () => manager.DiscardErrorsAsync(selection?.RunIds, cancellationToken));
+
+    /// <summary>An action on the error queue: a run id that is no id is a 422, a broker that does not answer a 503.</summary>
+    private static async Task<Results<Ok<T>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> OnErrorQueueAsync<T>(TaskManager manager, Func<Task<T>> action)
+    {
+        try
+        {
+            return TypedResults.Ok(await action());
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return TypedResults.Json(
+                new ApiError($"the error queue of {manager.Options.QueueName} could not be read: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using MassTransit;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -306,11 +307,42 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheErrorQueue_OnTheInMemoryTransport_IsListed_KeptWhenItCannotBeRequeued_AndDiscardedById()
+    {
+        // A message no task takes: the worker sends it to the group's error queue, kept by TaskBus on this transport.
+        var bus = _app.Services.GetRequiredService<IBus>();
+        var id = Guid.NewGuid();
+        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{_app.Services.GetRequiredService<TaskManager>().Options.QueueName}"));
+        await endpoint.Send(new NoTaskTakesThis(7), context => context.MessageId = id);
+        await _recorder.WaitForFinal(id.ToString("N"));
+
+        var listed = await _http.GetFromJsonAsync<FailedMessage[]>("/tasks-errors", Json);
+        using var requeue = await _http.PostAsJsonAsync("/tasks-errors/requeue", new { runIds = new[] { id.ToString() } });
+        var outcomes = await requeue.Content.ReadFromJsonAsync<RequeueOutcome[]>(Json);
+        var still = await _http.GetFromJsonAsync<FailedMessage[]>("/tasks-errors", Json);
+        using var badId = await _http.PostAsJsonAsync("/tasks-errors/discard", new { runIds = new List<string> { "nope" } });
+        using var discard = await _http.PostAsJsonAsync("/tasks-errors/discard", new { runIds = new[] { id.ToString("N") } });
+        var discarded = await discard.Content.ReadFromJsonAsync<FailedMessage[]>(Json);
+        var after = await _http.GetFromJsonAsync<FailedMessage[]>("/tasks-errors", Json);
+
+        var failed = Assert.Single(listed!);
+        Assert.Equal((id.ToString("N"), "unknown"), (failed.RunId, failed.Task));
+        Assert.Contains("no task", failed.Reason, StringComparison.Ordinal);
+        Assert.NotNull(failed.FailedAt);
+        Assert.Equal(HttpStatusCode.OK, requeue.StatusCode);
+        Assert.Equal("no task 'unknown' in this process", Assert.Single(outcomes!).Error);
+        Assert.Single(still!);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, badId.StatusCode);
+        Assert.Equal(id.ToString("N"), Assert.Single(discarded!).RunId);
+        Assert.Empty(after!);
+    }
+
+    [Fact]
     public async Task OpenApiDocument_DescribesTheRoutes()
     {
         var document = await _http.GetStringAsync("/openapi/v1.json");
 
-        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-history", "/tasks-history/{id}" })
+        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}" })
             Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
     }
 
@@ -319,4 +351,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         await _recorder.WaitForFinal(runId);
         await _app.Services.GetRequiredService<TaskStoreWriter>().FlushAsync();
     }
+
+    /// <summary>A message type no task takes.</summary>
+    public sealed record NoTaskTakesThis(int Value);
 }
