@@ -112,6 +112,24 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
             await Assertions.Expect(page.Locator($"#history tr[data-run='{id}']")).ToBeVisibleAsync();
             await Assertions.Expect(page.Locator("#workers tbody tr")).ToHaveCountAsync(1);
 
+            // A poison message waits in the error queue: listed with its reason, then discarded from the page.
+            var poison = Guid.NewGuid();
+            await rabbit.SendRawAsync(queue, "{ not json", "application/vnd.masstransit+json", poison);
+            await Assertions.Expect(page.Locator($"#runs tr[data-run='{poison:N}'] td[data-field='state']")).ToHaveTextAsync("failure");
+            // The failure event and the move to the error queue are not ordered: refresh until the broker has it.
+            var failed = page.Locator($"#errors tr[data-run-id='{poison:N}']");
+            for (var attempt = 1; !await failed.IsVisibleAsync(); attempt++)
+            {
+                Assert.True(attempt <= 100, "the poison message did not show in the error queue panel");
+                await page.RunAndWaitForResponseAsync(() => page.Locator("#errors-refresh").ClickAsync(), r => r.Url.Contains("/tasks-errors", StringComparison.Ordinal));
+            }
+            await Assertions.Expect(failed.Locator("td[data-field='reason']")).ToContainTextAsync("Exception");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("error-queue.png"), FullPage = true });
+            await failed.Locator("input[type=checkbox]").CheckAsync();
+            await page.Locator("#errors-discard").ClickAsync();
+            await Assertions.Expect(page.Locator("#errors-result")).ToHaveTextAsync("discarded 1");
+            await Assertions.Expect(page.Locator("#errors tbody tr")).ToHaveCountAsync(0);
+
             Assert.True(errors.Count == 0, string.Join("\n", errors));
             output.WriteLine($"screenshots in {Screenshots}");
         }

@@ -483,7 +483,65 @@
     if (!unauthorised) setTimeout(pollStatus, 2000);
   }
 
+  // ---------- error queue ----------
+  const errorsBody = $('errors').tBodies[0];
+
+  function selectedErrors() {
+    return [...errorsBody.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.closest('tr').dataset.runId);
+  }
+
+  function updateErrorButtons() {
+    const any = selectedErrors().length > 0;
+    $('errors-requeue').disabled = !any;
+    $('errors-discard').disabled = !any;
+  }
+
+  async function loadErrors() {
+    const r = await api('/tasks-errors?limit=200');
+    if (!r.ok || !Array.isArray(r.data)) {
+      $('errors-error').textContent = r.error || 'unexpected response from /tasks-errors';
+      return;
+    }
+    $('errors-error').textContent = '';
+    $('errors-all').checked = false;
+    errorsBody.replaceChildren(...r.data.map((m) => el('tr', { 'data-run-id': m.runId },
+      el('td', null, el('input', { type: 'checkbox', title: 'Select' })),
+      el('td', { 'data-field': 'runId', class: 'mono', title: m.runId, text: m.runId ? m.runId.slice(0, 8) : DASH }),
+      el('td', { 'data-field': 'task', text: m.task }),
+      el('td', { 'data-field': 'failedAt', title: m.failedAt || '', text: fmtTime(m.failedAt) }),
+      el('td', { 'data-field': 'reason', class: 'error', title: m.reason, text: m.reason }))));
+    updateErrorButtons();
+  }
+
+  async function onErrors(action) {
+    const runIds = selectedErrors();
+    if (runIds.length === 0) return;
+    const r = await api(`/tasks-errors/${action}`, { method: 'POST', json: true, body: JSON.stringify({ runIds }) });
+    if (!r.ok || !Array.isArray(r.data)) {
+      $('errors-error').textContent = r.error || `unexpected response from /tasks-errors/${action}`;
+      return;
+    }
+    if (action === 'requeue') {
+      const kept = r.data.filter((o) => !o.newRunId);
+      $('errors-result').textContent = `requeued ${r.data.length - kept.length}` +
+        (kept.length ? `; kept ${kept.length}: ${kept.map((o) => o.error).join('; ')}` : '');
+    } else {
+      $('errors-result').textContent = `discarded ${r.data.length}`;
+    }
+    await loadErrors();
+  }
+
+  errorsBody.addEventListener('change', updateErrorButtons);
+  $('errors-all').addEventListener('change', (e) => {
+    for (const c of errorsBody.querySelectorAll('input[type=checkbox]')) c.checked = e.target.checked;
+    updateErrorButtons();
+  });
+  $('errors-refresh').addEventListener('click', loadErrors);
+  $('errors-requeue').addEventListener('click', () => onErrors('requeue'));
+  $('errors-discard').addEventListener('click', () => onErrors('discard'));
+
   // ---------- start ----------
+  loadErrors();
   loadTasks();
   applyHistory();
   pollStatus();
