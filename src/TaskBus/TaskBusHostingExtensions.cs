@@ -231,6 +231,7 @@ public static class TaskBusHostingExtensions
         if (rabbitMq)
         {
             services.AddSingleton(sp => new RabbitMqConnection(new Uri(Bound(sp).RabbitMQ.Url)));
+            services.AddSingleton<IBrokerState>(sp => new RabbitMqBrokerState(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).RabbitMQ));
             services.AddSingleton(sp => new RabbitMqTopology(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).QueueName));
             services.AddSingleton(sp => new RabbitMqDelayQueue(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).QueueName, sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IQueueControl>(sp => new RabbitMqQueueControl(
@@ -245,7 +246,8 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<IRunSender>(sp => new BusRunSender(
             sp.GetRequiredService<IBus>(), sp.GetRequiredService<RunStamp>(), new Uri($"{(rabbitMq ? "exchange" : "queue")}:{Bound(sp).QueueName}"), Bound(sp).QueueName,
             rabbitMq ? sp.GetRequiredService<RabbitMqTopology>() : null, rabbitMq ? sp.GetRequiredService<RabbitMqDelayQueue>() : null,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BusRunSender>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BusRunSender>>(),
+            rabbitMq ? Bound(sp).RabbitMQ.PublishTimeout : null, rabbitMq ? sp.GetRequiredService<IBrokerState>() : null));
     }
 
     /// <summary>
@@ -303,6 +305,8 @@ public static class TaskBusHostingExtensions
         }
         if (options.ScheduleTasks)
             checks.AddCheck<SchedulerHealthCheck>("taskbus-scheduler", tags: ready);
+        if (options.Transport == TaskBusTransport.RabbitMQ)
+            checks.AddCheck<BrokerHealthCheck>("taskbus-broker", tags: ready);
     }
 
     /// <summary>The options every reader uses at run time.</summary>

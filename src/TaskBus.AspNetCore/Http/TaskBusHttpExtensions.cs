@@ -218,7 +218,8 @@ public static class TaskBusHttpExtensions
         }
         catch (TaskQueueException ex)
         {
-            // The broker did not take the run: nothing was queued; the caller may try again.
+            // The broker did not take the run (nothing was queued), or did not confirm it in time (it may yet be
+            // queued, under the id the message gives): the caller may try again.
             return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         return TypedResults.Ok(run.ToEvent(TaskManager.WorkerName));

@@ -69,7 +69,9 @@ public sealed partial class TaskManager : IRunQueue
     /// <summary>
     /// Queues a run: <c>init</c>, then <c>queued</c>, then its message is sent to the worker group's queue
     /// (<see cref="TaskBusOptions.QueueName"/>); returns once the broker has it. A run that cannot be put in the
-    /// queue ends <c>failure</c> and <see cref="TaskQueueException"/> is thrown.
+    /// queue ends <c>failure</c> and <see cref="TaskQueueException"/> is thrown; one the broker did not confirm within
+    /// <c>TaskBus:RabbitMQ:PublishTimeout</c> stays <c>queued</c> (it may yet reach the queue) and the exception says
+    /// <see cref="TaskQueueException.NotConfirmed"/>.
     /// </summary>
     public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
         QueueAsync(CreateTaskRun(task, parameters, priority: priority), cancellationToken);
@@ -82,7 +84,7 @@ public sealed partial class TaskManager : IRunQueue
         {
             await _sender.SendAsync(task, run, TimeSpan.Zero, null, cancellationToken);
         }
-        catch (TaskQueueException ex)
+        catch (TaskQueueException ex) when (!ex.NotConfirmed)
         {
             _lifecycle.NotQueued(run, ex.Message);
             throw;

@@ -11,4 +11,11 @@ public sealed class RabbitMqOptions
     /// <see cref="Url"/>. Defaults to port 15672 of the broker's host.
     /// </summary>
     public string? ManagementUrl { get; set; }
+
+    /// <summary>
+    /// How long queueing a run (<c>QueueAsync</c>, HTTP, the CLI, a scheduled tick, a retry) waits for the broker to
+    /// confirm it before it answers that the run is not confirmed, with the broker's reason (a memory or disk alarm
+    /// blocking publishers, the broker unreachable). Default 10 s.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -70,7 +70,7 @@ internal sealed partial class RunProcessor(
                 {
                     var copy = lifecycle.Postpone(run);
                     var wait = limit.Delay(copy.RateLimitAttempt);
-                    await sender.SendAsync(task, copy, wait > MinRateLimitDelay ? wait : MinRateLimitDelay, delivery.Reply, cancellationToken);
+                    await SendOnAsync(task, copy, wait > MinRateLimitDelay ? wait : MinRateLimitDelay, delivery.Reply, cancellationToken);
                     return ConsumeOutcome.Requeued;
                 }
                 lifecycle.RateLimit(run);
@@ -95,10 +95,36 @@ internal sealed partial class RunProcessor(
         if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
         {
             var retry = lifecycle.Retry(run);
-            await sender.SendAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);
+            await SendOnAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);
             return ConsumeOutcome.Requeued;
         }
         return ConsumeOutcome.Finished;
+    }
+
+    /// <summary>
+    /// Sends a run's next round (a retry, a re-queue over the concurrency limit). While the broker does not take it,
+    /// the round is sent again, after 1 s, then longer, up to 30 s, and the delivered message stays unacknowledged:
+    /// the run is never lost between its two messages. At shutdown the delivered message goes back to the queue. A
+    /// round the broker took without confirming it may then be queued twice; both run under the same id.
+    /// </summary>
+    private async Task SendOnAsync(TaskDescriptor task, TaskRun next, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await sender.SendAsync(task, next, delay, reply, cancellationToken);
+                if (attempt > 0)
+                    LogSentOn(logger, next.Task, next.Id, attempt + 1);
+                return;
+            }
+            catch (TaskQueueException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (attempt == 0)
+                    LogSendWaits(logger, next.Task, next.Id, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), cancellationToken);
+            }
+        }
     }
 
     /// <summary>
@@ -177,4 +203,10 @@ internal sealed partial class RunProcessor(
 
     [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Dropped a second run of the same tick: {Task}.{RunId}")]
     private static partial void LogDuplicateTick(ILogger logger, string task, string runId);
+
+    [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "The next round of {Task}.{RunId} could not be sent ({Error}); its message stays unacknowledged, sending again")]
+    private static partial void LogSendWaits(ILogger logger, string task, string runId, string error);
+
+    [LoggerMessage(EventId = 1603, Level = LogLevel.Information, Message = "The next round of {Task}.{RunId} was sent at try {Attempt}")]
+    private static partial void LogSentOn(ILogger logger, string task, string runId, int attempt);
 }

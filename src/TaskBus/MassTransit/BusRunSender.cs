@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using TaskBus.Client;
 using TaskBus.Contracts;
 using TaskBus.Runs;
 using TaskBus.Tasks;
@@ -11,11 +12,13 @@ namespace TaskBus.MassTransit;
 /// Where the transport has a declaration (RabbitMQ), the queue is declared first, exactly as a worker declares it,
 /// and a send it routes to no queue is declared again and sent once more, so a run is queued before any worker ever
 /// ran and a send the broker cannot route fails instead of vanishing. A delay is held by the broker where it can
-/// (<see cref="IDelayedDelivery"/>), in this process otherwise.
+/// (<see cref="IDelayedDelivery"/>), in this process otherwise. A send the broker has not confirmed within the
+/// publish timeout (a resource alarm blocks publishers; the broker is gone) ends with a
+/// <see cref="TaskQueueException"/> marked <see cref="TaskQueueException.NotConfirmed"/>, with the broker's reason.
 /// </summary>
 internal sealed partial class BusRunSender(
     IBus bus, RunStamp stamp, Uri address, string queueName, IQueueDeclaration? declaration, IDelayedDelivery? delayed, TimeProvider time,
-    ILogger<BusRunSender> logger) : IRunSender, IDisposable
+    ILogger<BusRunSender> logger, TimeSpan? publishTimeout = null, IBrokerState? broker = null) : IRunSender, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -26,11 +29,44 @@ internal sealed partial class BusRunSender(
     {
         var message = TaskMessages.For(task);
         if (delay <= TimeSpan.Zero)
-            return SendNowAsync(message, run, reply, cancellationToken);
+            return ConfirmedAsync(run, token => SendNowAsync(message, run, reply, token), cancellationToken);
         if (delayed is not null)
-            return delayed.SendAsync(message.MessageType, run, delay, reply, cancellationToken);
+            return ConfirmedAsync(run, token => delayed.SendAsync(message.MessageType, run, delay, reply, token), cancellationToken);
         _ = HoldAsync(message, run, delay, reply);
         return Task.CompletedTask;
+    }
+
+    /// <summary>A send, bounded by the publish timeout: past it, the run is not confirmed, with what the broker says of itself.</summary>
+    private async Task ConfirmedAsync(TaskRun run, Func<CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
+        if (publishTimeout is not { } timeout)
+        {
+            await send(cancellationToken);
+            return;
+        }
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        try
+        {
+            await send(bounded.Token);
+        }
+        catch (Exception ex) when (bounded.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+            && ex is OperationCanceledException or TaskQueueException { InnerException: OperationCanceledException })
+        {
+            string? why = null;
+            if (broker is not null)
+            {
+                using var asking = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                why = await broker.WhyNotTakingAsync(asking.Token);
+            }
+            LogNotConfirmed(logger, run.Task, run.Id, timeout.TotalSeconds, why ?? "no reason known");
+            throw new TaskQueueException(
+                $"Run {run.NameId} was not confirmed by the broker within {timeout.TotalSeconds:0.###} s (TaskBus:RabbitMQ:PublishTimeout): " +
+                $"{why ?? "the broker did not answer"}; it may still be queued, and then runs under its id", ex)
+            {
+                NotConfirmed = true,
+            };
+        }
     }
 
     public async Task<TaskRunEvent> RequestAsync(TaskDescriptor task, TaskRun run, TimeSpan timeout, CancellationToken cancellationToken)
@@ -76,7 +112,7 @@ internal sealed partial class BusRunSender(
         try
         {
             await Task.Delay(delay, time, _stopping.Token);
-            await SendNowAsync(message, run, reply, CancellationToken.None);
+            await ConfirmedAsync(run, token => SendNowAsync(message, run, reply, token), CancellationToken.None);
         }
         catch (OperationCanceledException)
         {
@@ -162,6 +198,9 @@ internal sealed partial class BusRunSender(
 
     private static string ShortTypeName(string? fullName) =>
         fullName is null ? "Exception" : fullName[(fullName.LastIndexOf('.') + 1)..];
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Run {Task}.{RunId} not confirmed by the broker within {Seconds} s: {Reason}")]
+    private static partial void LogNotConfirmed(ILogger logger, string task, string runId, double seconds, string reason);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Run {Task}.{RunId} could not be queued again after its wait; it is lost")]
     private static partial void LogHeldRunLost(ILogger logger, Exception exception, string task, string runId);

@@ -29,8 +29,12 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
     private readonly SemaphoreSlim _opening = new(1, 1);
     private readonly Lock _lock = new();
     private IConnection? _connection;
+    private volatile string? _blocked;
     // Completed while the connection is up; a new, pending one from the moment it drops until it is back.
     private TaskCompletionSource _recovered = Completed();
+
+    /// <summary>The broker's reason while it blocks this connection (a resource alarm: it published during one); else null.</summary>
+    public string? BlockedReason => _blocked;
 
     /// <summary>A new channel; the caller disposes it, or keeps it (the client recovers it with the connection).</summary>
     public async Task<IChannel> CreateChannelAsync(CreateChannelOptions? options, CancellationToken cancellationToken)
@@ -93,6 +97,16 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
                     if (_recovered.Task.IsCompleted)
                         _recovered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
+                return Task.CompletedTask;
+            };
+            connection.ConnectionBlockedAsync += (_, e) =>
+            {
+                _blocked = e.Reason;
+                return Task.CompletedTask;
+            };
+            connection.ConnectionUnblockedAsync += (_, _) =>
+            {
+                _blocked = null;
                 return Task.CompletedTask;
             };
             connection.RecoverySucceededAsync += (_, _) =>

@@ -232,6 +232,20 @@ public sealed class RunProcessorTests : IAsyncDisposable
         Assert.Empty(StatesOf(run));
     }
 
+    [Fact]
+    public async Task ARetryTheBrokerDoesNotTake_IsSentAgain_WhileTheDeliveredMessageWaits()
+    {
+        _sender.Refuse = 1;
+        var run = Queued("retryable", new Retryable { FailTimes = 1 });
+
+        // The outcome comes only once the next round is sent: until then the delivered message is not acknowledged.
+        Assert.Equal(ConsumeOutcome.Requeued, await ProcessAsync(run));
+
+        var (retry, _) = Assert.Single(_sender.Sent);
+        Assert.Equal((run.Id, 1), (retry.Id, retry.RetryAttempt));
+        Assert.Equal(0, _sender.Refuse);
+    }
+
     private TaskRun Queued(string task, object parameters, int retryAttempt = 0, Guid? id = null) =>
         RunFactory.FromHeader(id ?? Guid.NewGuid(), task, new RunHeader(_time.GetUtcNow(), TaskPriority.Medium, retryAttempt, 0, "", "", null, task), parameters, redelivered: false);
 
@@ -251,8 +265,16 @@ public sealed class RunProcessorTests : IAsyncDisposable
     {
         public List<(TaskRun Run, TimeSpan Delay)> Sent { get; } = [];
 
+        /// <summary>Sends refused before the next one is taken, as by a broker that does not take messages.</summary>
+        public int Refuse { get; set; }
+
         public Task SendAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
         {
+            if (Refuse > 0)
+            {
+                Refuse--;
+                return Task.FromException(new TaskQueueException("not confirmed (test)") { NotConfirmed = true });
+            }
             Sent.Add((run, delay));
             return Task.CompletedTask;
         }
