@@ -1,6 +1,4 @@
-using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using RabbitMQ.Client;
 using TaskBus.Client;
@@ -16,7 +14,6 @@ internal sealed class RabbitMqBrokerState : IBrokerState, IDisposable
 {
     private readonly RabbitMqConnection _connection;
     private readonly HttpClient _http;
-    private readonly Uri _management;
     private readonly string _host;
     private readonly int _port;
 
@@ -26,12 +23,7 @@ internal sealed class RabbitMqBrokerState : IBrokerState, IDisposable
         _connection = connection;
         _host = factory.HostName;
         _port = factory.Port > 0 ? factory.Port : factory.Ssl.Enabled ? 5671 : 5672;
-        _management = string.IsNullOrEmpty(options.ManagementUrl)
-            ? new Uri($"http://{factory.HostName}:15672/")
-            : new Uri(options.ManagementUrl.EndsWith('/') ? options.ManagementUrl : options.ManagementUrl + "/");
-        _http = new HttpClient { BaseAddress = _management, Timeout = TimeSpan.FromSeconds(3) };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
-            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{factory.UserName}:{factory.Password}")));
+        _http = RabbitMqManagement.CreateClient(options);
     }
 
     public async Task<string?> WhyNotTakingAsync(CancellationToken cancellationToken)

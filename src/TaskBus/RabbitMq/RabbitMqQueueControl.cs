@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using RabbitMQ.Client;
@@ -39,12 +38,8 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         _connection = connection;
         _queue = queue;
         _registry = registry;
-        _management = string.IsNullOrEmpty(options.ManagementUrl)
-            ? new Uri($"http://{factory.HostName}:15672/")
-            : new Uri(options.ManagementUrl.EndsWith('/') ? options.ManagementUrl : options.ManagementUrl + "/");
-        _http = new HttpClient { BaseAddress = _management, Timeout = TimeSpan.FromSeconds(3) };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
-            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{factory.UserName}:{factory.Password}")));
+        _http = RabbitMqManagement.CreateClient(options);
+        _management = _http.BaseAddress!;
         _queuePath = $"api/queues/{Uri.EscapeDataString(factory.VirtualHost)}/{Uri.EscapeDataString(queue)}?columns=backing_queue_status";
     }
 
