@@ -88,6 +88,30 @@ internal static partial class CommandLineHost
     }
 
     /// <summary>
+    /// Stops a command line's host, waiting no more than 5 s: a broker that blocks publishers (a resource alarm) does
+    /// not read the connection's close either, and the command has already said what became of its run.
+    /// </summary>
+    public static async Task StopAsync(IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await host.StopAsync(bounded.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Disposes a command line's host when the command is done, waiting no more than 5 s: a broker that blocks
+    /// publishers does not read the close of MassTransit's connection either, which would hold the exit for a minute
+    /// after the command has said all it had to say.
+    /// </summary>
+    public static IAsyncDisposable Releasing(IHost host) => new BoundedRelease(host);
+
+    /// <summary>
     /// Runs a command on a host; a broker or store that cannot be reached or used, or a run that cannot be
     /// queued, ends it with one line and <see cref="BadInput"/>.
     /// </summary>
@@ -174,4 +198,13 @@ internal static partial class CommandLineHost
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Debug, Message = "The command failed")]
     private static partial void LogFailure(ILogger logger, Exception exception);
+
+    private sealed class BoundedRelease(IHost host) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            var disposing = host is IAsyncDisposable async ? async.DisposeAsync().AsTask() : Task.Run(host.Dispose);
+            await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(5)));
+        }
+    }
 }

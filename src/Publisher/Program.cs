@@ -111,7 +111,7 @@ async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, strin
         return CommandLineHost.Fail($"priority '{priorityText}' is not high, medium or low");
     if (Build(null) is not { } host)
         return CommandLineHost.BadInput;
-    using (host)
+    await using (CommandLineHost.Releasing(host))
     {
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
@@ -121,7 +121,7 @@ async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, strin
             Console.WriteLine(await command(manager));
             return 0;
         });
-        await host.StopAsync(CancellationToken.None);
+        await CommandLineHost.StopAsync(host);
         return exitCode;
     }
 }
@@ -148,7 +148,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
         : null;
     if (Build(showStates) is not { } host)
         return CommandLineHost.BadInput;
-    using (host)
+    await using (CommandLineHost.Releasing(host))
     {
         var manager = host.Services.GetRequiredService<TaskManager>();
         TaskRun run;
@@ -190,7 +190,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
                 return 3;
             }
         });
-        await host.StopAsync(CancellationToken.None);
+        await CommandLineHost.StopAsync(host);
         return exitCode;
     }
 }
@@ -213,7 +213,7 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
         })));
     if (host is null)
         return CommandLineHost.BadInput;
-    using (host)
+    await using (CommandLineHost.Releasing(host))
     {
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
@@ -283,5 +283,11 @@ IHost BuildHost(Action<TaskBusBuilder>? configure)
         o.ScheduleTasks = false;
     }).AddTaskMessagesFromNamespace(typeof(Add).Assembly, typeof(Add).Namespace!);
     configure?.Invoke(taskBus);
+    // A command line waits for the broker no longer than for its confirm: connecting is part of queueing.
+    builder.Services.AddOptions<MassTransitHostOptions>().PostConfigure<IOptions<TaskBusOptions>>((o, bus) =>
+    {
+        if (bus.Value.Transport == TaskBusTransport.RabbitMQ && o.StartTimeout is { } start && start > bus.Value.RabbitMQ.PublishTimeout)
+            o.StartTimeout = bus.Value.RabbitMQ.PublishTimeout;
+    });
     return builder.Build();
 }

@@ -125,11 +125,30 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes a channel kept open, waiting 2 s at most: a broker that blocks the connection (a resource alarm) does not
+    /// read the close. A channel not closed in time is left to the connection's close.
+    /// </summary>
+    public static async Task CloseAsync(IChannel channel)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await channel.CloseAsync(bounded.Token);
+            channel.Dispose();
+        }
+        catch (Exception)
+        {
+            // Closed already, or the broker does not answer: the connection's close ends it.
+        }
+    }
+
     private static async Task CloseAsync(IConnection connection)
     {
         try
         {
-            await connection.CloseAsync();
+            // A broker that blocks the connection (a resource alarm) does not read its close either: wait 2 s at most.
+            await connection.CloseAsync(TimeSpan.FromSeconds(2));
         }
         catch (Exception)
         {

@@ -12,7 +12,7 @@ namespace TaskBus.RabbitMq;
 /// queue per delay keeps expiry in order; a delay queue nobody has used for a minute past its delay deletes itself.
 /// Every worker may stop during the wait: the run is not lost.
 /// </summary>
-internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string queue, TimeProvider time) : IDelayedDelivery, IDisposable
+internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string queue, TimeProvider time) : IDelayedDelivery, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IChannel? _channel;
@@ -54,9 +54,10 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
         }
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _channel?.Dispose();
+        if (_channel is { } channel)
+            await RabbitMqConnection.CloseAsync(channel);
         _gate.Dispose();
     }
 

@@ -55,7 +55,8 @@ internal sealed class RabbitMqEventTransport : IRunEventTransport
 
     public async ValueTask DisposeAsync()
     {
-        _channel?.Dispose();
+        if (_channel is { } channel)
+            await RabbitMqConnection.CloseAsync(channel);
         await _writer.DisposeAsync();
     }
 
