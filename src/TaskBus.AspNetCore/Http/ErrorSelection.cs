@@ -1,8 +1,14 @@
 namespace TaskBus.Http;
 
-/// <summary>The body of <c>POST /tasks-errors/requeue</c> and <c>/discard</c>: which failed runs; none (or no body): all.</summary>
+/// <summary>
+/// The body of <c>POST /tasks-errors/requeue</c> and <c>/discard</c>: which failed runs, by id, or all of them. Naming
+/// neither is a 422: all is never the default.
+/// </summary>
 internal sealed record ErrorSelection
 {
-    /// <summary>The failed runs' ids; null for every message in the error queue.</summary>
+    /// <summary>The failed runs' ids.</summary>
     public IReadOnlyList<string>? RunIds { get; init; }
+
+    /// <summary>Every message in the error queue (instead of <see cref="RunIds"/>).</summary>
+    public bool All { get; init; }
 }

@@ -104,10 +104,10 @@ public static class TaskBusHttpExtensions
             .WithSummary("The runs waiting in the error queue (<queue>_error), oldest first: run id, task, reason, when; listing changes nothing")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/tasks-errors/requeue", RequeueErrorsAsync)
-            .WithSummary("Queue again the runs of the error queue named in the body's runIds (no body: all); each is a new run whose fromRunId is the failed one, and its message leaves the error queue")
+            .WithSummary("Queue again the runs of the error queue named in the body's runIds (or all, with {\"all\": true}); each is a new run whose fromRunId is the failed one, and its message leaves the error queue")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/tasks-errors/discard", DiscardErrorsAsync)
-            .WithSummary("Delete the messages of the error queue named in the body's runIds (no body: all)")
+            .WithSummary("Delete the messages of the error queue named in the body's runIds (or all, with {\"all\": true})")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
@@ -272,12 +272,27 @@ public static class TaskBusHttpExtensions
     private static Task<Results<Ok<IReadOnlyList<RequeueOutcome>>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> RequeueErrorsAsync(
         [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ErrorSelection? selection,
         TaskManager manager, CancellationToken cancellationToken) =>
-        OnErrorQueueAsync(manager, () => manager.RequeueErrorsAsync(selection?.RunIds, cancellationToken));
+        OnErrorQueueAsync(manager, selection, runIds => manager.RequeueErrorsAsync(runIds, cancellationToken));
 
     private static Task<Results<Ok<IReadOnlyList<FailedMessage>>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> DiscardErrorsAsync(
         [Microsoft.AspNetCore.Mvc.FromBody(EmptyBodyBehavior = Microsoft.AspNetCore.Mvc.ModelBinding.EmptyBodyBehavior.Allow)] ErrorSelection? selection,
         TaskManager manager, CancellationToken cancellationToken) =>
-        OnErrorQueueAsync(manager, () => manager.DiscardErrorsAsync(selection?.RunIds, cancellationToken));
+        OnErrorQueueAsync(manager, selection, runIds => manager.DiscardErrorsAsync(runIds, cancellationToken));
+
+    /// <summary>
+    /// An action on some or all of the error queue: a selection naming neither run ids nor <c>all</c> (or both), or a
+    /// run id that is no id, is a 422; a broker that does not answer a 503.
+    /// </summary>
+    private static Task<Results<Ok<T>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> OnErrorQueueAsync<T>(
+        TaskManager manager, ErrorSelection? selection, Func<IReadOnlyCollection<string>?, Task<T>> action)
+    {
+        if (selection is null || (selection.RunIds is not { Count: > 0 }) == !selection.All)
+        {
+            return Task.FromResult<Results<Ok<T>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>>(
+                TypedResults.UnprocessableEntity(new ApiError("name the failed runs in runIds, or set all to true (not both)")));
+        }
+        return OnErrorQueueAsync(manager, () => action(selection.All ? null : selection.RunIds));
+    }
 
     /// <summary>An action on the error queue: a run id that is no id is a 422, a broker that does not answer a 503.</summary>
     private static async Task<Results<Ok<T>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> OnErrorQueueAsync<T>(TaskManager manager, Func<Task<T>> action)

@@ -216,9 +216,14 @@ public sealed partial class TaskManager : IRunQueue
     /// </summary>
     public async Task<IReadOnlyList<RequeueOutcome>> RequeueErrorsAsync(IReadOnlyCollection<string>? runIds = null, CancellationToken cancellationToken = default)
     {
+        string? unconfirmed = null;
         var outcomes = await _queue.TakeErrorsAsync(RunIdSet(runIds), async message =>
         {
             var failed = message.Info;
+            // After a run the broker did not confirm, nothing more is tried: each would wait out the publish timeout,
+            // and that one may yet be queued while its message stays here.
+            if (unconfirmed is not null)
+                return (false, new RequeueOutcome(failed, null, $"not tried: the broker did not confirm an earlier run ({unconfirmed})"));
             if (!Registry.TryGet(failed.Task, out var task))
                 return (false, new RequeueOutcome(failed, null, $"no task '{failed.Task}' in this process"));
             if (message.Params is not { } parameters)
@@ -238,6 +243,8 @@ public sealed partial class TaskManager : IRunQueue
             }
             catch (TaskQueueException ex)
             {
+                if (ex.NotConfirmed)
+                    unconfirmed = run.Id;
                 return (false, new RequeueOutcome(failed, null, ex.Message));
             }
             return (true, new RequeueOutcome(failed, run.Id, null));

@@ -21,9 +21,9 @@ internal sealed class TaskBusOptionsValidator(TaskRegistry registry) : IValidate
             && (!Uri.TryCreate(options.RabbitMQ.Url, UriKind.Absolute, out var url) || url.Scheme is not ("amqp" or "amqps")))
         {
             failures.Add($"TaskBus:RabbitMQ:Url: '{options.RabbitMQ.Url}' is not an amqp:// or amqps:// URL.");
+        }
         if (options.RabbitMQ.PublishTimeout < TimeSpan.FromMilliseconds(100) || options.RabbitMQ.PublishTimeout > TimeSpan.FromMinutes(10))
             failures.Add($"TaskBus:RabbitMQ:PublishTimeout: {options.RabbitMQ.PublishTimeout} is not between 100 ms and 10 minutes.");
-        }
         if (string.IsNullOrWhiteSpace(options.QueueName))
             failures.Add("TaskBus:QueueName: cannot be empty.");
         if (options.MaxConcurrentTasks is < 1 or > 1000)

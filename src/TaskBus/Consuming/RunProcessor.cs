@@ -19,7 +19,7 @@ namespace TaskBus.Consuming;
 /// </summary>
 internal sealed partial class RunProcessor(
     ITaskStore store, StoreOutage outage, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
-    ILogger<RunProcessor> logger) : IDisposable
+    ILogger<RunProcessor> logger, IBrokerState? broker = null) : IDisposable
 {
     /// <summary>
     /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
@@ -103,9 +103,10 @@ internal sealed partial class RunProcessor(
 
     /// <summary>
     /// Sends a run's next round (a retry, a re-queue over the concurrency limit). While the broker does not take it,
-    /// the round is sent again, after 1 s, then longer, up to 30 s, and the delivered message stays unacknowledged:
-    /// the run is never lost between its two messages. At shutdown the delivered message goes back to the queue. A
-    /// round the broker took without confirming it may then be queued twice; both run under the same id.
+    /// the delivered message stays unacknowledged, so the run is never lost between its two messages: a send that
+    /// failed is tried again after 1 s, then longer, up to 30 s. A send the broker did not confirm (a resource alarm)
+    /// is sent again only once the broker takes messages again, so an alarm adds at most one copy of the round (both
+    /// run under the same id). At shutdown the delivered message goes back to the queue.
     /// </summary>
     private async Task SendOnAsync(TaskDescriptor task, TaskRun next, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
     {
@@ -122,9 +123,16 @@ internal sealed partial class RunProcessor(
             {
                 if (attempt == 0)
                     LogSendWaits(logger, next.Task, next.Id, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5))), cancellationToken);
+                await Task.Delay(Backoff(attempt), cancellationToken);
+                if (ex.NotConfirmed && broker is not null)
+                {
+                    for (var wait = attempt + 1; await broker.WhyNotTakingAsync(cancellationToken) is not null; wait++)
+                        await Task.Delay(Backoff(wait), cancellationToken);
+                }
             }
         }
+
+        static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt, 5)));
     }
 
     /// <summary>
@@ -136,6 +144,7 @@ internal sealed partial class RunProcessor(
     {
         if (outage.IsDown && _lastEnabled.TryGetValue(taskName, out var known))
             return known;
+        var mark = outage.Mark;
         try
         {
             if (_enabledReads.TryGetValue(taskName, out var pending))
@@ -146,7 +155,7 @@ internal sealed partial class RunProcessor(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && outage.IsOutage(ex))
         {
-            outage.Unreachable(ex, runId);
+            outage.Unreachable(ex, runId, mark);
             if (_lastEnabled.TryGetValue(taskName, out known))
                 return known;
             return await outage.RunAsync(runId, async token => await ReadEnabledAsync(taskName, null), cancellationToken);
@@ -171,17 +180,34 @@ internal sealed partial class RunProcessor(
     }
 
     /// <summary>
-    /// Gives the run's slot back, waiting for the store if need be. At shutdown the wait ends: the slot's lease frees
-    /// it then.
+    /// Gives the run's slot back, also at shutdown (the run was interrupted: its slot is free for the run's next
+    /// delivery). While the store cannot be reached it waits for it, until shutdown: the slot's lease frees it then. A
+    /// store that refuses the release for another reason is logged; the lease frees the slot too.
     /// </summary>
     private async Task ReleaseSlotAsync(TaskDescriptor task, TaskRun run, CancellationToken cancellationToken)
     {
+        var mark = outage.Mark;
         try
         {
-            await outage.RunAsync(run.Id, token => store.ReleaseSlotAsync(task.Name, run.Id, token), cancellationToken);
+            await store.ReleaseSlotAsync(task.Name, run.Id, CancellationToken.None);
+            outage.Reached();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (outage.IsOutage(ex))
         {
+            if (cancellationToken.IsCancellationRequested)
+                return;
+            outage.Unreachable(ex, run.Id, mark);
+            try
+            {
+                await outage.RunAsync(run.Id, token => store.ReleaseSlotAsync(task.Name, run.Id, token), cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReleaseFailed(logger, ex, task.Name, run.Id);
         }
     }
 
@@ -193,9 +219,24 @@ internal sealed partial class RunProcessor(
     /// </summary>
     private async Task<bool> ClaimTickAsync(TaskRun run, bool redelivered, CancellationToken cancellationToken)
     {
-        if (await outage.RunAsync(run.Id, token => store.TryClaimAsync(run.Id, token), cancellationToken))
+        // A claim whose answer was lost with the connection may have been made: after an outage, the stored run decides.
+        var uncertain = false;
+        bool claimed;
+        var mark = outage.Mark;
+        try
+        {
+            claimed = await store.TryClaimAsync(run.Id, cancellationToken);
+            outage.Reached();
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && outage.IsOutage(ex))
+        {
+            uncertain = true;
+            outage.Unreachable(ex, run.Id, mark);
+            claimed = await outage.RunAsync(run.Id, token => store.TryClaimAsync(run.Id, token), cancellationToken);
+        }
+        if (claimed)
             return true;
-        if (!redelivered)
+        if (!redelivered && !uncertain)
             return false;
         var stored = await outage.RunAsync(run.Id, token => store.GetRunAsync(run.Id, token), cancellationToken);
         return stored is null || !stored.State.IsFinished();
@@ -209,4 +250,7 @@ internal sealed partial class RunProcessor(
 
     [LoggerMessage(EventId = 1603, Level = LogLevel.Information, Message = "The next round of {Task}.{RunId} was sent at try {Attempt}")]
     private static partial void LogSentOn(ILogger logger, string task, string runId, int attempt);
+
+    [LoggerMessage(EventId = 1604, Level = LogLevel.Warning, Message = "The concurrency slot of {Task}.{RunId} could not be given back; its lease frees it")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string task, string runId);
 }

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using TaskBus.Client;
+using TaskBus.Runs;
 
 namespace TaskBus.Diagnostics;
 

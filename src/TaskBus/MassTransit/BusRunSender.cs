@@ -1,6 +1,5 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
-using TaskBus.Client;
 using TaskBus.Contracts;
 using TaskBus.Runs;
 using TaskBus.Tasks;
@@ -56,7 +55,7 @@ internal sealed partial class BusRunSender(
             string? why = null;
             if (broker is not null)
             {
-                using var asking = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                using var asking = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 why = await broker.WhyNotTakingAsync(asking.Token);
             }
             LogNotConfirmed(logger, run.Task, run.Id, timeout.TotalSeconds, why ?? "no reason known");

@@ -28,9 +28,11 @@ internal sealed class TaskMessageConsumer<TParams>(ConsumePath path, TaskDescrip
         {
             outcome = await path.Processor.ProcessAsync(task, run, new Delivery(redelivered, reply), context.CancellationToken);
         }
-        catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested && !run.State.IsFinished())
+        catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)
         {
-            path.Lifecycle.Fail(run, $"{ex.GetType().Name}: {ex.Message}");
+            // The message leaves for the error queue when this throws: its run's final state is recorded first.
+            if (!run.State.IsFinished())
+                path.Lifecycle.Fail(run, $"{ex.GetType().Name}: {ex.Message}");
             await path.Lifecycle.FlushAsync().WaitAsync(context.CancellationToken);
             throw;
         }

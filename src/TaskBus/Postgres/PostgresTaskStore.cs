@@ -366,14 +366,13 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     /// <inheritdoc />
     /// <remarks>
     /// A failure on the client's side (no connection, connection lost, timeout) and the server's codes for "not now"
-    /// (class 08 connection, 53 resources, 57P01–57P03 shutting down or starting, 58 system, 40001/40P01 a conflict
-    /// to try again); any other error from the server is a fault in the request.
+    /// (class 08 connection, 53 resources, 57P01–57P03 shutting down or starting, 58 system); any other error from the
+    /// server (a statement timeout, a deadlock, a missing table) is a fault in the request, not an outage.
     /// </remarks>
     public bool IsUnreachable(Exception exception) => exception switch
     {
-        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("53", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            || pg.SqlState.StartsWith("58", StringComparison.Ordinal) || pg.SqlState is "40001" or "40P01",
+        PostgresException pg => pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("53", StringComparison.Ordinal)
+            || pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("58", StringComparison.Ordinal),
         NpgsqlException => true,
         System.Net.Sockets.SocketException or IOException or TimeoutException => true,
         _ => false,

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using RabbitMQ.Client;
-using TaskBus.Client;
 using TaskBus.Configuration;
+using TaskBus.Runs;
 
 namespace TaskBus.RabbitMq;
 
@@ -32,9 +32,12 @@ internal sealed class RabbitMqBrokerState : IBrokerState, IDisposable
             return $"the broker blocks publishers ({blocked}): a resource alarm";
         if (await AlarmsAsync(cancellationToken) is { } alarms)
             return alarms;
-        if (!await AnswersAsync(cancellationToken))
-            return $"the broker at {_host}:{_port} cannot be reached";
-        return null;
+        return await AnswersAsync() switch
+        {
+            false => $"the broker at {_host}:{_port} cannot be reached",
+            null => $"the broker at {_host}:{_port} does not answer within 2 s",
+            true => null,
+        };
     }
 
     public void Dispose() => _http.Dispose();
@@ -65,17 +68,23 @@ internal sealed class RabbitMqBrokerState : IBrokerState, IDisposable
         }
     }
 
-    private async Task<bool> AnswersAsync(CancellationToken cancellationToken)
+    /// <summary>Whether a TCP connection to the AMQP port opens, within 2 s of its own; null when it neither opens nor is refused in that time.</summary>
+    private async Task<bool?> AnswersAsync()
     {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync(_host, _port, cancellationToken);
+            await client.ConnectAsync(_host, _port, bounded.Token);
             return true;
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        catch (SocketException)
         {
             return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
         }
     }
 }

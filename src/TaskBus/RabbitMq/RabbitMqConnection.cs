@@ -90,8 +90,11 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
             if (closed is not null)
                 await CloseAsync(closed);
             var connection = await _factory.CreateConnectionAsync(cancellationToken);
+            _blocked = null;
             connection.ConnectionShutdownAsync += (_, _) =>
             {
+                // A connection that is gone is blocked no more; the broker says so again on the next if it still is.
+                _blocked = null;
                 lock (_lock)
                 {
                     if (_recovered.Task.IsCompleted)

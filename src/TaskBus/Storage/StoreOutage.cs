@@ -21,6 +21,7 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
     private volatile bool _down;
     private DateTimeOffset _since;
     private long _heldBack;
+    private long _reachedAt;
 
     /// <summary>True while the store cannot be reached.</summary>
     public bool IsDown => _down;
@@ -33,6 +34,12 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
 
     /// <summary>Runs held back by an outage, since the process started (a run counts once per outage).</summary>
     public long RunsHeldBack => Interlocked.Read(ref _heldBack);
+
+    /// <summary>
+    /// A mark to take before a call to the store and give to <see cref="Unreachable"/> if it fails: a call that began
+    /// before the store was last seen back (a connect that was timing out) does not start a new outage.
+    /// </summary>
+    public long Mark => Interlocked.Read(ref _reachedAt);
 
     /// <summary>True when <paramref name="exception"/> says the store cannot be reached (rather than a fault in the request).</summary>
     public bool IsOutage(Exception exception) => exception is not OperationCanceledException && store.IsUnreachable(exception);
@@ -48,6 +55,7 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
     {
         for (var attempt = 0; ; attempt++)
         {
+            var mark = Mark;
             try
             {
                 var result = await operation(cancellationToken);
@@ -56,8 +64,8 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && IsOutage(ex))
             {
-                Unreachable(ex, runId);
-                await WaitAsync(attempt, cancellationToken);
+                if (Unreachable(ex, runId, mark))
+                    await WaitAsync(attempt, cancellationToken);
             }
         }
     }
@@ -83,6 +91,7 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
             if (!_down)
                 return;
             _down = false;
+            Interlocked.Increment(ref _reachedAt);
             lasted = time.GetUtcNow() - _since;
             runs = _waiting.Count;
             _waiting.Clear();
@@ -93,18 +102,24 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
         back.TrySetResult();
     }
 
-    /// <summary>Notes that the store could not be reached: starts an outage (one line), and counts the run that waits.</summary>
-    public void Unreachable(Exception exception, string? runId = null)
+    /// <summary>
+    /// Notes that the store could not be reached: starts an outage (one line), and counts the run that waits. False,
+    /// and nothing noted, when the store was seen back since <paramref name="mark"/> (taken before the failed call):
+    /// the caller tries again at once.
+    /// </summary>
+    public bool Unreachable(Exception exception, string? runId = null, long? mark = null)
     {
         if (!_down)
         {
             var first = false;
             lock (_lock)
             {
+                if (mark is { } before && before != Interlocked.Read(ref _reachedAt))
+                    return false;
                 if (!_down)
                 {
-                    _down = first = true;
                     _since = time.GetUtcNow();
+                    _down = first = true;
                 }
             }
             if (first)
@@ -112,6 +127,7 @@ internal sealed partial class StoreOutage(ITaskStore store, TimeProvider time, I
         }
         if (runId is not null && _waiting.TryAdd(runId, 0))
             Interlocked.Increment(ref _heldBack);
+        return true;
     }
 
     /// <summary>Waits before the next try: longer each time, up to 5 s, and no longer than until the store is seen back.</summary>

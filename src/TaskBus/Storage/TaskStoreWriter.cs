@@ -65,15 +65,9 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await _pump.StopAsync(cancellationToken);
-        }
-        finally
-        {
-            // A batch still waiting for the store gives up now: the process is going.
-            _stopped.TrySetResult();
-        }
+        // A batch waiting for an unreachable store gives up when the host stops waiting for this: the process is going.
+        await using var giveUp = cancellationToken.Register(() => _stopped.TrySetResult());
+        await _pump.StopAsync(cancellationToken);
     }
 
     private async Task WriteAsync(IReadOnlyList<TaskRun> runs)
@@ -86,6 +80,7 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
         }
         for (int attempt = 1, outageAttempt = 0; ; )
         {
+            var mark = _outage.Mark;
             try
             {
                 await _store.UpsertRunsAsync(batch, CancellationToken.None);
@@ -94,8 +89,8 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
             }
             catch (Exception ex) when (_outage.IsOutage(ex))
             {
-                foreach (var run in batch)
-                    _outage.Unreachable(ex, run.Id);
+                if (!batch.Aggregate(false, (noted, run) => _outage.Unreachable(ex, run.Id, mark) | noted))
+                    continue;
                 var wait = _outage.WaitAsync(outageAttempt++, CancellationToken.None);
                 if (await Task.WhenAny(wait, _stopped.Task) != wait)
                 {

@@ -18,6 +18,7 @@ internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore
         using var timer = new PeriodicTimer(Interval, time);
         do
         {
+            var mark = outage.Mark;
             try
             {
                 await store.HeartbeatAsync(new WorkerStatus
@@ -32,7 +33,7 @@ internal sealed partial class WorkerHeartbeat(RunsInProgress running, ITaskStore
             catch (Exception ex) when (outage.IsOutage(ex))
             {
                 // Said once for the whole outage; a heartbeat that gets through ends it for every run waiting.
-                outage.Unreachable(ex);
+                outage.Unreachable(ex, mark: mark);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -233,6 +233,20 @@ public sealed class RunProcessorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ATickClaimWhoseAnswerWasLost_StillRunsTheTick_TheStoredRunDecides()
+    {
+        _store.LoseNextAnswer = true;
+        var tick = Tick(Guid.NewGuid());
+
+        // The claim was made, then the connection dropped: trying again finds it taken, by this very delivery.
+        var outcome = ProcessAsync(tick);
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(ConsumeOutcome.Finished, await outcome);
+        Assert.Equal(TaskState.Success, tick.State);
+    }
+
+    [Fact]
     public async Task ARetryTheBrokerDoesNotTake_IsSentAgain_WhileTheDeliveredMessageWaits()
     {
         _sender.Refuse = 1;

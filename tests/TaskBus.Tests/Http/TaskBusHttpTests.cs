@@ -321,6 +321,9 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         var outcomes = await requeue.Content.ReadFromJsonAsync<RequeueOutcome[]>(Json);
         var still = await _http.GetFromJsonAsync<FailedMessage[]>("/tasks-errors", Json);
         using var badId = await _http.PostAsJsonAsync("/tasks-errors/discard", new { runIds = new List<string> { "nope" } });
+        // All is never the default: no body, or one naming nothing, is refused.
+        using var noBody = await _http.PostAsync("/tasks-errors/discard", null);
+        using var nothing = await _http.PostAsJsonAsync("/tasks-errors/requeue", new { });
         using var discard = await _http.PostAsJsonAsync("/tasks-errors/discard", new { runIds = new[] { id.ToString("N") } });
         var discarded = await discard.Content.ReadFromJsonAsync<FailedMessage[]>(Json);
         var after = await _http.GetFromJsonAsync<FailedMessage[]>("/tasks-errors", Json);
@@ -333,6 +336,8 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         Assert.Equal("no task 'unknown' in this process", Assert.Single(outcomes!).Error);
         Assert.Single(still!);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, badId.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noBody.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, nothing.StatusCode);
         Assert.Equal(id.ToString("N"), Assert.Single(discarded!).RunId);
         Assert.Empty(after!);
     }

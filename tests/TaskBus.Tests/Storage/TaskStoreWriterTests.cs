@@ -59,4 +59,21 @@ public sealed class TaskStoreWriterOutageTests
         Assert.Equal(1, outage.RunsHeldBack);
         await writer.StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    public void AFailureOfACallBegunBeforeTheStoreWasSeenBack_StartsNoNewOutage()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var outage = new StoreOutage(new FlakyStore(), time, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreOutage>.Instance);
+        outage.Unreachable(new FlakyStore.StoreDownException(), "a");
+        var before = outage.Mark;
+        outage.Reached();
+
+        // A connect that was timing out while the store came back fails after it: not a new outage.
+        Assert.False(outage.Unreachable(new FlakyStore.StoreDownException(), "b", before));
+        Assert.False(outage.IsDown);
+        Assert.True(outage.Unreachable(new FlakyStore.StoreDownException(), "c", outage.Mark));
+        Assert.True(outage.IsDown);
+        Assert.Equal(2, outage.RunsHeldBack);
+    }
 }

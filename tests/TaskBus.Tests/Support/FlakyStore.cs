@@ -12,6 +12,9 @@ internal sealed class FlakyStore : ITaskStore
 
     public bool Down { get; set; }
 
+    /// <summary>The next call is carried out, then its answer is lost, as when the connection drops after a commit.</summary>
+    public bool LoseNextAnswer { get; set; }
+
     /// <summary>Calls refused while down.</summary>
     public int Refused => Volatile.Read(ref _calls);
 
@@ -51,6 +54,11 @@ internal sealed class FlakyStore : ITaskStore
 
     private Task<T> Call<T>(Func<Task<T>> call)
     {
+        if (LoseNextAnswer)
+        {
+            LoseNextAnswer = false;
+            return LoseAnswerAsync(call);
+        }
         if (!Down)
             return call();
         Interlocked.Increment(ref _calls);
@@ -65,6 +73,12 @@ internal sealed class FlakyStore : ITaskStore
         Interlocked.Increment(ref _calls);
         _refused.TrySetResult();
         return Task.FromException(new StoreDownException());
+    }
+
+    private static async Task<T> LoseAnswerAsync<T>(Func<Task<T>> call)
+    {
+        await call();
+        throw new StoreDownException();
     }
 
     internal sealed class StoreDownException() : Exception("the store is down (test)");

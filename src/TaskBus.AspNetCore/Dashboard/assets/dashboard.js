@@ -505,7 +505,7 @@
     $('errors-error').textContent = '';
     $('errors-all').checked = false;
     errorsBody.replaceChildren(...r.data.map((m) => el('tr', { 'data-run-id': m.runId },
-      el('td', null, el('input', { type: 'checkbox', title: 'Select' })),
+      el('td', null, m.runId ? el('input', { type: 'checkbox', title: 'Select' }) : null),
       el('td', { 'data-field': 'runId', class: 'mono', title: m.runId, text: m.runId ? m.runId.slice(0, 8) : DASH }),
       el('td', { 'data-field': 'task', text: m.task }),
       el('td', { 'data-field': 'failedAt', title: m.failedAt || '', text: fmtTime(m.failedAt) }),

@@ -1,4 +1,4 @@
-namespace TaskBus.Client;
+namespace TaskBus.Runs;
 
 /// <summary>What the broker says of itself when a send is not confirmed, and for readiness.</summary>
 internal interface IBrokerState
