@@ -92,6 +92,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
             redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
+            AND NOT ((excluded.retry_attempt, excluded.rate_limit_attempt) = (r.retry_attempt, r.rate_limit_attempt)
+                AND r.state_rank = 3 AND r.state <> 'interrupted')
         """;
 
     private const string UpsertLastRuns = """

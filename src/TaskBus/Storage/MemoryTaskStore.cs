@@ -41,7 +41,7 @@ internal sealed class MemoryTaskStore : ITaskStore
         {
             foreach (var run in runs)
             {
-                if (_runs.TryGetValue(run.Id, out var stored) && RunCursor.Rank(run).CompareTo(RunCursor.Rank(stored)) < 0)
+                if (_runs.TryGetValue(run.Id, out var stored) && !RunCursor.Supersedes(run, stored))
                     continue;
                 _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued };
                 if (stored is null)

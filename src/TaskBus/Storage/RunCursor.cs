@@ -1,5 +1,6 @@
 using System.Globalization;
 using TaskBus.Contracts;
+using TaskBus.Runs;
 
 namespace TaskBus.Storage;
 
@@ -15,6 +16,20 @@ internal static class RunCursor
         return dot > 0 && long.TryParse(cursor.AsSpan(0, dot), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks)
             ? (ticks, cursor[(dot + 1)..])
             : throw new ArgumentException($"'{cursor}' is not a history cursor.", nameof(cursor));
+    }
+
+    /// <summary>
+    /// True when <paramref name="change"/> replaces <paramref name="stored"/>: it is not older, and the stored round has
+    /// not ended yet. The first final state a round reaches is the one it keeps (an <c>aborted</c> is not overwritten
+    /// by a late <c>success</c>), except <c>interrupted</c>: the run goes on from it, delivered again.
+    /// </summary>
+    public static bool Supersedes(TaskRunEvent change, TaskRunEvent stored)
+    {
+        var (changeRound, storedRound) = (Rank(change), Rank(stored));
+        if (changeRound.CompareTo(storedRound) < 0)
+            return false;
+        var sameRound = (changeRound.Item1, changeRound.Item2) == (storedRound.Item1, storedRound.Item2);
+        return !(sameRound && stored.State.IsFinished() && stored.State != TaskState.Interrupted);
     }
 
     /// <summary>Rank of a state change: a stored run only moves forward (retries and re-queues start a new round).</summary>

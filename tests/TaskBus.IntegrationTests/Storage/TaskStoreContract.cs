@@ -70,6 +70,26 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpsertRuns_TheFirstFinalStateOfARound_IsKept_ExceptInterrupted_WhichTheRunGoesOnFrom()
+    {
+        var running = Run("add", TaskState.Running, T0) with { Start = T0.AddSeconds(1) };
+        var aborted = running with { State = TaskState.Aborted, End = T0.AddSeconds(2), Error = "cancelled: no longer wanted" };
+        var lateSuccess = running with { State = TaskState.Success, End = T0.AddSeconds(3), Worker = "other" };
+        var interrupted = Run("add", TaskState.Interrupted, T0) with { End = T0.AddSeconds(2) };
+        var rerun = interrupted with { State = TaskState.Success, End = T0.AddSeconds(9), Redelivered = true };
+
+        await Store.UpsertRunsAsync([aborted], CancellationToken.None);
+        await Store.UpsertRunsAsync([lateSuccess], CancellationToken.None);
+        await Store.UpsertRunsAsync([interrupted], CancellationToken.None);
+        await Store.UpsertRunsAsync([rerun], CancellationToken.None);
+
+        var kept = await Store.GetRunAsync(aborted.Id, CancellationToken.None);
+        Assert.Equal((TaskState.Aborted, "cancelled: no longer wanted", "test"), (kept!.State, kept.Error, kept.Worker));
+        var resumed = await Store.GetRunAsync(interrupted.Id, CancellationToken.None);
+        Assert.Equal((TaskState.Success, true), (resumed!.State, resumed.Redelivered));
+    }
+
+    [Fact]
     public async Task UpsertRuns_ARetry_StartsANewRoundOfTheSameRun()
     {
         var failed = Run("retryable", TaskState.Failure, T0) with { End = T0.AddSeconds(1) };
