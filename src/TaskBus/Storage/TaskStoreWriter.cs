@@ -89,7 +89,11 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
             }
             catch (Exception ex) when (_outage.IsOutage(ex))
             {
-                if (!batch.Aggregate(false, (noted, run) => _outage.Unreachable(ex, run.Id, mark) | noted))
+                // A failure of a call begun before the store was seen back is no new outage: try again at once.
+                var noted = false;
+                foreach (var run in batch)
+                    noted |= _outage.Unreachable(ex, run.Id, mark);
+                if (!noted)
                     continue;
                 var wait = _outage.WaitAsync(outageAttempt++, CancellationToken.None);
                 if (await Task.WhenAny(wait, _stopped.Task) != wait)
