@@ -120,6 +120,8 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<RunHandlers>();
         services.AddSingleton<RunsInProgress>();
         services.AddSingleton<RunLifecycle>();
+        services.AddSingleton<RunCancellations>();
+        services.AddSingleton<RunTally>();
         services.AddSingleton<TaskExecutor>();
         services.AddScoped(sp => new TaskRunContext(
             sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IRunQueue>(), sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<TimeProvider>()));
@@ -132,7 +134,8 @@ public static class TaskBusHostingExtensions
             sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IOptions<TaskBusOptions>>(), sp.GetRequiredService<RunLifecycle>(),
             sp.GetRequiredService<RunHandlers>(), sp.GetRequiredService<IRunSender>(), sp.GetRequiredService<IQueueControl>(),
             sp.GetRequiredService<TaskExecutor>(), sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<RunsInProgress>(),
-            sp.GetRequiredService<ILogger<TaskManager>>()));
+            sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<RunCancellations>(), sp.GetRequiredService<ILogger<TaskManager>>(),
+            sp.GetRequiredService<RunTally>()));
         services.AddSingleton<IRunQueue>(sp => sp.GetRequiredService<TaskManager>());
     }
 
@@ -182,6 +185,7 @@ public static class TaskBusHostingExtensions
     /// <summary>The worker side: the consume path the task queue's consumers hand their runs to.</summary>
     private static void AddConsuming(IServiceCollection services)
     {
+        services.AddSingleton<RunStandings>();
         services.AddSingleton<RunProcessor>();
         services.AddSingleton(sp => new ConsumePath(sp.GetRequiredService<RunLifecycle>(), sp.GetRequiredService<RunProcessor>()));
     }
@@ -191,6 +195,7 @@ public static class TaskBusHostingExtensions
     {
         services.AddHostedService<WorkerHeartbeat>();
         services.AddHostedService<TaskStorePruner>();
+        services.AddHostedService<CancelWatcher>();
     }
 
     /// <summary>
@@ -293,7 +298,8 @@ public static class TaskBusHostingExtensions
         services.AddMetrics();
         services.AddSingleton(sp => new TaskBusMetrics(
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), options.ConsumeTasks ? sp.GetRequiredService<RunsInProgress>() : null,
-            sp.GetRequiredService<IQueueControl>(), sp.GetRequiredService<StoreOutage>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IQueueControl>(), sp.GetRequiredService<StoreOutage>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RunTally>()));
         services.AddSingleton<IRunSink>(sp => sp.GetRequiredService<TaskBusMetrics>());
         services.AddHostedService(sp => sp.GetRequiredService<TaskBusMetrics>());
         var checks = services.AddHealthChecks();

@@ -5,6 +5,8 @@ using TaskBus.Configuration;
 using TaskBus.Contracts;
 using TaskBus.Execution;
 using TaskBus.Runs;
+using TaskBus.Serialization;
+using TaskBus.Storage;
 using TaskBus.Tasks;
 
 namespace TaskBus.Client;
@@ -23,12 +25,19 @@ public sealed partial class TaskManager : IRunQueue
     private readonly TaskExecutor _executor;
     private readonly IServiceScopeFactory _scopes;
     private readonly RunsInProgress _running;
+    private readonly ITaskStore _store;
+    private readonly RunTally? _tally;
+    private readonly RunCancellations _cancellations;
     private readonly ILogger _logger;
 
     internal TaskManager(
         TaskRegistry registry, IOptions<TaskBusOptions> options, RunLifecycle lifecycle, RunHandlers handlers, IRunSender sender, IQueueControl queue,
-        TaskExecutor executor, IServiceScopeFactory scopes, RunsInProgress running, ILogger<TaskManager> logger)
+        TaskExecutor executor, IServiceScopeFactory scopes, RunsInProgress running, ITaskStore store, RunCancellations cancellations, ILogger<TaskManager> logger,
+        RunTally? tally = null)
     {
+        _tally = tally;
+        _store = store;
+        _cancellations = cancellations;
         Registry = registry;
         Options = options.Value;
         _lifecycle = lifecycle;
@@ -76,9 +85,48 @@ public sealed partial class TaskManager : IRunQueue
     public Task<TaskRun> QueueAsync(string task, object? parameters = null, TaskPriority? priority = null, CancellationToken cancellationToken = default) =>
         QueueAsync(CreateTaskRun(task, parameters, priority: priority), cancellationToken);
 
-    /// <summary>Queues a run created by <see cref="CreateTaskRun"/>.</summary>
-    public async Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Queues a run with options: priority, a unique key, an expiry. A run whose task and unique key are held by a run
+    /// queued or running comes back as that run, <see cref="TaskRun.Deduplicated"/>, and nothing is sent.
+    /// </summary>
+    /// <exception cref="UnknownTaskException">No such task.</exception>
+    /// <exception cref="TaskParamsException">The params do not fit.</exception>
+    public Task<TaskRun> QueueAsync(string task, object? parameters, QueueOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        return QueueAsync(CreateTaskRun(task, parameters, priority: options.Priority), options, cancellationToken);
+    }
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun"/>.</summary>
+    public Task<TaskRun> QueueAsync(TaskRun run, CancellationToken cancellationToken = default) => QueueAsync(run, s_noOptions, cancellationToken);
+
+    /// <summary>Queues a run created by <see cref="CreateTaskRun"/> with options (its priority was given at creation).</summary>
+    public async Task<TaskRun> QueueAsync(TaskRun run, QueueOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(options);
+        var descriptor = Registry.Get(run.Task);
+        if (options.Expires is { } expires)
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(expires, TimeSpan.Zero, nameof(options));
+        if (options.UniqueKey is { Length: 0 })
+            throw new ArgumentException("A unique key cannot be empty.", nameof(options));
+        if (run.State == TaskState.Init)
+        {
+            RunFactory.SetTerms(
+                run,
+                options.UniqueKey ?? run.UniqueKey ?? (descriptor.Unique ? ParamsKey.Of(run.ParamsJson) : null),
+                (options.Expires ?? descriptor.Expires) is { } life ? _lifecycle.Time.GetUtcNow() + life : run.ExpiresAt);
+        }
+        if (run.UniqueKey is { } key && run.State == TaskState.Init
+            && await _store.TryHoldKeyAsync(descriptor.Name, key, run.Id, UnstoredKeyHolder, cancellationToken) is { } holder)
+        {
+            LogDeduplicated(_logger, run.Task, holder, key);
+            _tally?.CountDeduplicated(run.ScheduledFor is not null);
+            var held = RunFactory.Held(holder, run, _lifecycle.Time.GetUtcNow());
+            if (await _store.GetRunAsync(holder, cancellationToken) is { } stored)
+                _lifecycle.Adopt(held, stored);
+            return held;
+        }
         var task = Queue(run);
         try
         {
@@ -90,6 +138,50 @@ public sealed partial class TaskManager : IRunQueue
             throw;
         }
         return run;
+    }
+
+    /// <summary>
+    /// Cancels a run by id, wherever it is. Queued (in the queue, waiting out a retry's delay, or to be delivered again):
+    /// it ends <c>aborted</c> (<c>cancelled: reason</c>) now, in the store and as an event, and never starts; a worker that
+    /// receives it drops it. Running: the worker that runs it, in this process or another sharing the store, cancels its
+    /// token (an isolated run's child gets SIGTERM, then SIGKILL); it ends <c>aborted</c>, is never retried, and gives its
+    /// slots back. Ended: nothing changes. Across processes this needs the shared (PostgreSQL) store; with the memory
+    /// store it acts on this process's runs.
+    /// </summary>
+    /// <param name="runId">The run id (a GUID).</param>
+    /// <param name="reason">Why; in the run's error. Defaults to "by request".</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<CancelOutcome> CancelAsync(string runId, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        var id = ParseRunId(runId).ToString("N");
+        var why = string.IsNullOrWhiteSpace(reason) ? "by request" : reason.Trim();
+        var stored = await _store.GetRunAsync(id, cancellationToken);
+        if (stored is null)
+        {
+            // A run this process queued a moment ago may not be written yet.
+            await _lifecycle.FlushAsync().WaitAsync(cancellationToken);
+            stored = await _store.GetRunAsync(id, cancellationToken);
+        }
+        if (stored is null)
+            return new CancelOutcome(id, CancelResult.NotFound, null);
+        if (stored.State.IsFinished() && stored.State != TaskState.Interrupted)
+            return new CancelOutcome(id, CancelResult.Ended, stored);
+        if (stored.State == TaskState.Running)
+        {
+            await _store.RequestCancelAsync(id, why, cancellationToken);
+            _cancellations.Cancel(id, why);
+            LogCancelRequested(_logger, stored.Task, id, why);
+            return new CancelOutcome(id, CancelResult.Stopping, stored);
+        }
+        // Its final state is stored before the cancel is: a worker that finds the cancel finds the run ended, and drops it.
+        var run = RunFactory.FromStored(stored);
+        _lifecycle.Cancelled(run, why);
+        await _lifecycle.FlushAsync().WaitAsync(cancellationToken);
+        await _store.RequestCancelAsync(id, why, cancellationToken);
+        // Should a worker have started it meanwhile, it stops it.
+        _cancellations.Cancel(id, why);
+        LogCancelled(_logger, stored.Task, id, why);
+        return new CancelOutcome(id, CancelResult.Cancelled, run.ToEvent(WorkerName));
     }
 
     /// <summary>
@@ -267,6 +359,11 @@ public sealed partial class TaskManager : IRunQueue
         }
         : new TaskManagerStatus { Type = Type, Worker = WorkerName, Tasks = Registry.Count };
 
+    /// <summary>A unique key whose run was never stored this long after it was taken is taken over: its queuer died first.</summary>
+    internal static readonly TimeSpan UnstoredKeyHolder = TimeSpan.FromMinutes(1);
+
+    private static readonly QueueOptions s_noOptions = new();
+
     Task<TaskRun> IRunQueue.QueueAsync(TaskRun run, CancellationToken cancellationToken) => QueueAsync(run, cancellationToken);
 
     /// <summary>Run ids as messages carry them (32 hex digits), whatever way they were written; null for all.</summary>
@@ -288,6 +385,15 @@ public sealed partial class TaskManager : IRunQueue
         _lifecycle.Queue(run);
         return task;
     }
+
+    [LoggerMessage(EventId = 1904, Level = LogLevel.Information, Message = "Cancelled {Task}.{RunId} before it started: {Reason}")]
+    private static partial void LogCancelled(ILogger logger, string task, string runId, string reason);
+
+    [LoggerMessage(EventId = 1905, Level = LogLevel.Information, Message = "Cancel of {Task}.{RunId} sent to the worker that runs it: {Reason}")]
+    private static partial void LogCancelRequested(ILogger logger, string task, string runId, string reason);
+
+    [LoggerMessage(EventId = 1906, Level = LogLevel.Information, Message = "Not queued: {Task}.{RunId} holds unique key {Key} and is queued or running")]
+    private static partial void LogDeduplicated(ILogger logger, string task, string runId, string key);
 
     [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
     private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);

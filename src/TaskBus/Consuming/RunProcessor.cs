@@ -19,7 +19,7 @@ namespace TaskBus.Consuming;
 /// </summary>
 internal sealed partial class RunProcessor(
     ITaskStore store, StoreOutage outage, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
-    ILogger<RunProcessor> logger, IBrokerState? broker = null) : IDisposable
+    RunStandings standings, ILogger<RunProcessor> logger, IBrokerState? broker = null) : IDisposable
 {
     /// <summary>
     /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
@@ -51,6 +51,8 @@ internal sealed partial class RunProcessor(
             LogDuplicateTick(logger, run.Task, run.Id);
             return ConsumeOutcome.Dropped;
         }
+        if (await CheckStartAsync(run, cancellationToken) is { } settled)
+            return settled;
         if (!await IsEnabledAsync(task.Name, run.Id, cancellationToken))
         {
             lifecycle.Abort(run, $"task {task.Name} is disabled");
@@ -99,6 +101,51 @@ internal sealed partial class RunProcessor(
             return ConsumeOutcome.Requeued;
         }
         return ConsumeOutcome.Finished;
+    }
+
+    /// <summary>
+    /// What becomes of a run before it may start, from what the store says of it: a run whose round has ended already
+    /// (a cancel of it while queued; a redelivery of a run that ended before its message was acknowledged) is dropped,
+    /// no event; a run cancelled while its worker ran it, and that comes back, ends <c>aborted</c>; a run received after
+    /// its expiry ends <c>aborted</c> ("expired"). Null: it goes on. While the store cannot be reached, it goes on.
+    /// </summary>
+    private async Task<ConsumeOutcome?> CheckStartAsync(TaskRun run, CancellationToken cancellationToken)
+    {
+        RunStanding? standing = null;
+        // While the store is known to be away the run does not wait for this read: nothing else of it needs the store.
+        if (!outage.IsDown)
+        {
+            var mark = outage.Mark;
+            try
+            {
+                standing = await standings.ReadAsync(run.Id, cancellationToken);
+                outage.Reached();
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && outage.IsOutage(ex))
+            {
+                outage.Unreachable(ex, null, mark);
+            }
+        }
+        if (standing is { } stored)
+        {
+            if (stored.State is not null && stored.RetryAttempt >= run.RetryAttempt)
+            {
+                LogAlreadyEnded(logger, run.Task, run.Id, stored.State.Value, stored.CancelReason ?? "no cancel");
+                return ConsumeOutcome.Dropped;
+            }
+            if (stored.CancelReason is { } reason)
+            {
+                lifecycle.Cancelled(run, reason);
+                return ConsumeOutcome.Finished;
+            }
+        }
+        if (run.ExpiresAt is { } expires && run.RetryAttempt == 0 && lifecycle.Time.GetUtcNow() > expires)
+        {
+            LogExpired(logger, run.Task, run.Id, expires);
+            lifecycle.Expired(run);
+            return ConsumeOutcome.Finished;
+        }
+        return null;
     }
 
     /// <summary>
@@ -244,6 +291,12 @@ internal sealed partial class RunProcessor(
 
     [LoggerMessage(EventId = 1601, Level = LogLevel.Warning, Message = "Dropped a second run of the same tick: {Task}.{RunId}")]
     private static partial void LogDuplicateTick(ILogger logger, string task, string runId);
+
+    [LoggerMessage(EventId = 1607, Level = LogLevel.Information, Message = "Dropped {Task}.{RunId}: it has ended already ({State}; {Cancel})")]
+    private static partial void LogAlreadyEnded(ILogger logger, string task, string runId, Contracts.TaskState state, string cancel);
+
+    [LoggerMessage(EventId = 1608, Level = LogLevel.Information, Message = "{Task}.{RunId} expired at {Expires:O} before a worker took it: aborted without running")]
+    private static partial void LogExpired(ILogger logger, string task, string runId, DateTimeOffset expires);
 
     [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "The next round of {Task}.{RunId} could not be sent ({Error}); its message stays unacknowledged, sending again")]
     private static partial void LogSendWaits(ILogger logger, string task, string runId, string error);

@@ -23,7 +23,10 @@ internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IH
     private long _queueLengthReadAt;
     private int _reading;
 
-    public TaskBusMetrics(IMeterFactory meters, RunsInProgress? running, IQueueControl queue, StoreOutage outage, TimeProvider time)
+    private readonly Counter<long> _cancelled;
+    private readonly Counter<long> _expired;
+
+    public TaskBusMetrics(IMeterFactory meters, RunsInProgress? running, IQueueControl queue, StoreOutage outage, TimeProvider time, RunTally? tally = null)
     {
         _queue = queue;
         _time = time;
@@ -34,6 +37,13 @@ internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IH
             _meter.CreateObservableGauge("taskbus.runs.running", () => running.Count, "{run}", "Runs in progress in this process.");
         _meter.CreateObservableCounter(
             "taskbus.runs.held_back", () => outage.RunsHeldBack, "{run}", "Runs that waited for the store while it could not be reached (once per outage).");
+        _cancelled = _meter.CreateCounter<long>("taskbus.runs.cancelled", "{run}", "Runs ended aborted by a cancel, by task (counted where they ended).");
+        _expired = _meter.CreateCounter<long>("taskbus.runs.expired", "{run}", "Runs ended aborted because a worker received them after their expiry, by task.");
+        if (tally is not null)
+        {
+            _meter.CreateObservableCounter("taskbus.runs.deduplicated", () => tally.Deduplicated, "{run}", "Queue calls that sent nothing: a run of the same task and unique key was queued or running.");
+            _meter.CreateObservableCounter("taskbus.ticks.skipped", () => tally.Skipped, "{tick}", "Ticks that queued nothing: the task's previous run was queued or running (overlap Skip).");
+        }
         _meter.CreateObservableGauge("taskbus.queue.length", ObserveQueueLength, "{message}", "Task messages waiting in this group's queue.");
     }
 
@@ -48,6 +58,13 @@ internal sealed class TaskBusMetrics : IRunSink, Microsoft.Extensions.Hosting.IH
         var task = new KeyValuePair<string, object?>("taskbus.task", run.Task);
         var state = new KeyValuePair<string, object?>("taskbus.state", run.State.ToWire());
         _runs.Add(1, task, state);
+        if (run.State == TaskState.Aborted && run.Error is { } error)
+        {
+            if (error.StartsWith("cancelled", StringComparison.Ordinal))
+                _cancelled.Add(1, task);
+            else if (error == "expired")
+                _expired.Add(1, task);
+        }
         if (run.Start is { } start && run.End is { } end)
             _duration.Record((end - start).TotalMilliseconds, task, state);
     }

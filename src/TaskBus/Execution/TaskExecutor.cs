@@ -7,7 +7,7 @@ using TaskBus.Tasks;
 namespace TaskBus.Execution;
 
 /// <summary>Runs one run of a task to its final state: where the outcome of the task's own code becomes a state.</summary>
-internal sealed class TaskExecutor(RunLifecycle lifecycle, ILoggerFactory loggers)
+internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations cancellations, ILoggerFactory loggers)
 {
     private readonly ILogger _isolated = loggers.CreateLogger("TaskBus.Isolated");
 
@@ -28,7 +28,9 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, ILoggerFactory logger
         TaskDescriptor task, TaskRun run, IServiceProvider scope, bool rethrow, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var time = lifecycle.Time;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
+        // A cancel of the run, from this process or any other, stops it: it ends aborted and is never retried.
+        using var cancel = cancellations.Enter(run.Id);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken, cancel.Token);
         // One token source: cancelled by the caller, by shutdown, or at the timeout (on the given clock). The
         // timeout starts before the run is seen running, so a clock that moves on at that moment counts for it.
         using var timer = time == TimeProvider.System ? null : time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), linked, task.Timeout, Timeout.InfiniteTimeSpan);
@@ -49,6 +51,11 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, ILoggerFactory logger
         catch (TaskAbortedException ex)
         {
             lifecycle.Abort(run, ex.Message);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancelled)
+        {
+            lifecycle.Abort(run, RunLifecycle.CancelledError(cancel.Reason!));
             return null;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)

@@ -23,7 +23,9 @@ internal sealed class RunStamp(Action<SendContext>? transport)
     };
 
     /// <summary>The run header of a delivered message, if it has one that reads.</summary>
-    public static RunHeader? Read(Headers headers) => RunHeader.TryParse(headers.Get<string>(RunHeader.Name), out var header) ? header : null;
+    public static RunHeader? Read(Headers headers) => RunHeader.TryParse(headers.Get<string>(RunHeader.Name), out var header)
+        ? header with { ExpiresAt = RunHeader.ParseExpires(headers.Get<string>(RunHeader.ExpiresName)) }
+        : null;
 
     /// <summary>Makes a send or publish carry a queued run.</summary>
     public void Stamp(SendContext context, TaskRun run)
@@ -31,6 +33,8 @@ internal sealed class RunStamp(Action<SendContext>? transport)
         context.MessageId = run.Guid;
         context.TrySetPriority(ToBrokerPriority(run.Priority));
         context.Headers.Set(RunHeader.Name, RunHeader.Format(run));
+        if (RunHeader.FormatExpires(run) is { } expires)
+            context.Headers.Set(RunHeader.ExpiresName, expires);
         if (context is PublishContext publish)
             publish.Mandatory = true;
         transport?.Invoke(context);

@@ -71,6 +71,19 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         CREATE INDEX taskbus_runs_params ON taskbus_runs USING gin (params jsonb_path_ops);
         CREATE INDEX taskbus_runs_state_queued ON taskbus_runs (state, queued DESC, id DESC);
         """,
+        """
+        CREATE TABLE taskbus_cancels (
+            seq bigserial UNIQUE,
+            run_id text PRIMARY KEY,
+            reason text NOT NULL,
+            at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE taskbus_unique (
+            task text NOT NULL,
+            key text NOT NULL,
+            run_id text NOT NULL,
+            held timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (task, key));
+        """,
     ];
 
     // One statement per batch, however many runs it holds: the rows come in as arrays (one per column), so the
@@ -345,7 +358,92 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         await using var batch = _dataSource.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_claims WHERE claimed < $1") { Parameters = { new() { Value = before } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_workers WHERE last_heartbeat < $1") { Parameters = { new() { Value = before } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM taskbus_cancels WHERE at < $1") { Parameters = { new() { Value = before } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            DELETE FROM taskbus_unique u USING taskbus_runs r WHERE r.id = u.run_id AND r.state_rank = 3 AND r.state <> 'interrupted'
+            """));
         await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RequestCancelAsync(string runId, string reason, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("INSERT INTO taskbus_cancels (run_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        command.Parameters.Add(new() { Value = runId });
+        command.Parameters.Add(new() { Value = reason });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task<(IReadOnlyList<RunCancel> Cancels, long Cursor)> GetCancelsAsync(long? after, CancellationToken cancellationToken)
+    {
+        if (after is not { } from)
+        {
+            await using var last = _dataSource.CreateCommand("SELECT coalesce(max(seq), 0) FROM taskbus_cancels");
+            return ([], (long)(await last.ExecuteScalarAsync(cancellationToken))!);
+        }
+        await using var command = _dataSource.CreateCommand("SELECT seq, run_id, reason FROM taskbus_cancels WHERE seq > $1 ORDER BY seq");
+        command.Parameters.Add(new() { Value = from });
+        var cancels = new List<RunCancel>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            cancels.Add(new RunCancel(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        return (cancels, cancels.Count > 0 ? cancels[^1].Seq : from);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, RunStanding>> GetStandingsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runIds);
+        await using var command = _dataSource.CreateCommand("""
+            SELECT u.id, r.state, r.retry_attempt, c.reason
+            FROM unnest($1::text[]) AS u(id)
+            LEFT JOIN taskbus_runs r ON r.id = u.id AND r.state_rank = 3 AND r.state <> 'interrupted'
+            LEFT JOIN taskbus_cancels c ON c.run_id = u.id
+            WHERE r.id IS NOT NULL OR c.run_id IS NOT NULL
+            """);
+        command.Parameters.Add(new() { Value = runIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var standings = new Dictionary<string, RunStanding>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            standings[reader.GetString(0)] = new RunStanding(
+                reader.IsDBNull(1) ? null : TaskStateExtensions.ParseState(reader.GetString(1)),
+                reader.IsDBNull(2) ? 0 : reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3));
+        }
+        return standings;
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken)
+    {
+        // The row lock of the conflict decides between processes queueing the same key at once. A holder that
+        // committed after this statement began is not in its snapshot: it is read by a statement of its own.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var command = _dataSource.CreateCommand("""
+                INSERT INTO taskbus_unique AS u (task, key, run_id) VALUES ($1, $2, $3)
+                ON CONFLICT (task, key) DO UPDATE SET run_id = excluded.run_id, held = now()
+                WHERE u.run_id = excluded.run_id
+                    OR EXISTS (SELECT 1 FROM taskbus_runs r WHERE r.id = u.run_id AND r.state_rank = 3 AND r.state <> 'interrupted')
+                    OR (u.held < now() - $4 AND NOT EXISTS (SELECT 1 FROM taskbus_runs r WHERE r.id = u.run_id))
+                """);
+            command.Parameters.Add(new() { Value = task });
+            command.Parameters.Add(new() { Value = key });
+            command.Parameters.Add(new() { Value = runId });
+            command.Parameters.Add(new() { Value = unstoredAfter });
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
+                return null;
+            await using var read = _dataSource.CreateCommand("SELECT run_id FROM taskbus_unique WHERE task = $1 AND key = $2");
+            read.Parameters.Add(new() { Value = task });
+            read.Parameters.Add(new() { Value = key });
+            if (await read.ExecuteScalarAsync(cancellationToken) is string holder)
+                return holder == runId ? null : holder;
+            // The holder's row went (pruned) between the two: try again.
+            if (attempt == 5)
+                throw new InvalidOperationException($"the unique key '{key}' of task {task} could not be taken or read");
+        }
     }
 
     /// <inheritdoc />

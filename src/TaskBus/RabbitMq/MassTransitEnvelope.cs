@@ -20,6 +20,9 @@ internal static class MassTransitEnvelope
 
         /// <summary>The TaskBus run header, carried in the envelope's headers too.</summary>
         public string? RunHeader { get; init; }
+
+        /// <summary>When the run expires (<see cref="Runs.RunHeader.ExpiresName"/>), or null.</summary>
+        public string? Expires { get; init; }
     }
 
     /// <summary>Writes one envelope; <paramref name="writeMessage"/> writes the message itself.</summary>
@@ -40,6 +43,8 @@ internal static class MassTransitEnvelope
         {
             writer.WriteStartObject("headers");
             writer.WriteString(Runs.RunHeader.Name, header);
+            if (fields.Expires is { } expires)
+                writer.WriteString(Runs.RunHeader.ExpiresName, expires);
             writer.WriteEndObject();
         }
         writer.WriteString("sentTime", fields.SentTime.UtcDateTime);

@@ -31,6 +31,8 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
             Priority = RunStamp.ToBrokerPriority(run.Priority),
             Headers = new Dictionary<string, object?> { [RunHeader.Name] = header },
         };
+        if (RunHeader.FormatExpires(run) is { } expires)
+            properties.Headers[RunHeader.ExpiresName] = expires;
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -79,6 +81,7 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
                 RequestId = reply?.RequestId,
                 ResponseAddress = reply?.Address,
                 RunHeader = header,
+                Expires = RunHeader.FormatExpires(run),
             };
             MassTransitEnvelope.Write(writer, fields, run, static (w, r) => r.ParamsJson.WriteTo(w));
         }

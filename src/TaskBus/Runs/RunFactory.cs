@@ -25,6 +25,13 @@ internal static class RunFactory
     public static TaskRun Again(TaskDescriptor task, object? parameters, Guid id, string fromRunId) =>
         new(id, task.Name, task.Priority, task.CreateParams(parameters)) { FromRunId = fromRunId, RootRunId = fromRunId };
 
+    /// <summary>Gives a run in <c>init</c> the terms it is queued with: its unique key and when it expires.</summary>
+    public static void SetTerms(TaskRun run, string? uniqueKey, DateTimeOffset? expiresAt)
+    {
+        run.UniqueKey = uniqueKey;
+        run.ExpiresAt = expiresAt;
+    }
+
     /// <summary>A run as its message tells it: in <c>queued</c> when the message carries a run header, else in <c>init</c> (a plain publish).</summary>
     public static TaskRun FromMessage(Guid id, TaskDescriptor task, RunHeader? header, object parameters, bool redelivered) => header is { } h
         ? FromHeader(id, task.Name, h, parameters, redelivered)
@@ -43,6 +50,32 @@ internal static class RunFactory
             RateLimitAttempt = header.RateLimitAttempt,
             ScheduledFor = header.ScheduledFor,
             Redelivered = redelivered,
+            ExpiresAt = header.ExpiresAt,
+        };
+
+    /// <summary>A run as the store holds it, in <c>queued</c>: to end a run that this process did not queue (a cancel).</summary>
+    public static TaskRun FromStored(TaskRunEvent stored) =>
+        new(Guid.ParseExact(stored.Id, "N"), stored.Task, stored.Priority, stored.Params ?? (object)Unreadable.Params, stored.Queued ?? DateTimeOffset.UnixEpoch)
+        {
+            FromRunId = stored.FromRunId,
+            RootRunId = stored.RootRunId,
+            RetryAttempt = stored.RetryAttempt,
+            RateLimitAttempt = stored.RateLimitAttempt,
+            ScheduledFor = stored.ScheduledFor,
+            Redelivered = stored.Redelivered,
+        };
+
+    /// <summary>
+    /// The run that holds the unique key another was queued with, as that other run knows it: the holder's id, the
+    /// asked run's task and params, in <c>queued</c>, marked <see cref="TaskRun.Deduplicated"/>; the lifecycle adopts
+    /// what the store holds of it, where it holds anything.
+    /// </summary>
+    public static TaskRun Held(string holderId, TaskRun asked, DateTimeOffset now) =>
+        new(Guid.ParseExact(holderId, "N"), asked.Task, asked.Priority, asked.Params, now)
+        {
+            Deduplicated = true,
+            UniqueKey = asked.UniqueKey,
+            ExpiresAt = asked.ExpiresAt,
         };
 
     /// <summary>A run of a message that tells nothing of its run but its id, queued at <paramref name="queued"/>.</summary>
@@ -59,6 +92,8 @@ internal static class RunFactory
             RootRunId = run.RootRunId,
             RetryAttempt = retryAttempt,
             RateLimitAttempt = rateLimitAttempt,
+            UniqueKey = run.UniqueKey,
+            ExpiresAt = run.ExpiresAt,
         };
 
     /// <summary>Stands for params a message carried but that could not be read.</summary>

@@ -16,6 +16,20 @@ internal readonly record struct RunHeader(
     /// <summary>The header's name.</summary>
     public const string Name = "TaskBus-Run";
 
+    /// <summary>The header of a run that expires: the time, in Unix milliseconds. Left out for a run that never does.</summary>
+    public const string ExpiresName = "TaskBus-Expires";
+
+    /// <summary>When the run expires (its own header, <see cref="ExpiresName"/>), or null.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The value of the <see cref="ExpiresName"/> header of a run, or null for a run that never expires.</summary>
+    public static string? FormatExpires(TaskRun run) =>
+        run.ExpiresAt is { } at ? at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Reads an <see cref="ExpiresName"/> header's value; null for none or one that does not read.</summary>
+    public static DateTimeOffset? ParseExpires(string? text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+
     // 1973 in microseconds is the year 5138 in milliseconds: no timestamp is ambiguous.
     private const long MicrosecondsSince1973 = 100_000_000_000_000;
 

@@ -58,6 +58,15 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
     public void Removed(Guid id, in RunHeader header, object? parameters, string reason) =>
         EndUnrun(RunFactory.FromHeader(id, header.Task, header, parameters, redelivered: false), TaskState.Aborted, reason);
 
+    /// <summary>Ends a run cancelled before it started as <c>aborted</c> (<c>cancelled: reason</c>), without running.</summary>
+    public void Cancelled(TaskRun run, string reason) => EndUnrun(run, TaskState.Aborted, CancelledError(reason));
+
+    /// <summary>Ends a run received after its expiry as <c>aborted</c> (<c>expired</c>), without running.</summary>
+    public void Expired(TaskRun run) => EndUnrun(run, TaskState.Aborted, "expired");
+
+    /// <summary>The error of a run ended by a cancel.</summary>
+    public static string CancelledError(string reason) => string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
+
     /// <summary>The run starts: <c>running</c>.</summary>
     public void Start(TaskRun run) => MoveTo(run, TaskState.Running, null);
 

@@ -83,6 +83,21 @@ public sealed class TaskRun
     /// <summary>The first run of this chain, or empty.</summary>
     public string RootRunId { get; internal init; } = "";
 
+    /// <summary>The unique key it was queued with (<see cref="Tasks.TaskAttribute.Unique"/> or a key given at queue time), or null.</summary>
+    public string? UniqueKey { get; internal set; }
+
+    /// <summary>
+    /// When the run expires, or null for never: a worker that receives it after this time ends it <c>aborted</c>
+    /// ("expired") without running it. The retry rounds of a run that started do not expire.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; internal set; }
+
+    /// <summary>
+    /// True when queueing found a run of the same task and unique key queued or running: this is that run (as far as
+    /// this process knows it), and nothing was sent.
+    /// </summary>
+    public bool Deduplicated { get; internal init; }
+
     /// <summary>The exception type and message, or the abort reason, once the run failed or was aborted.</summary>
     public string? Error { get; private set; }
 

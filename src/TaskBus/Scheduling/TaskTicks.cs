@@ -29,13 +29,22 @@ internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, T
         try
         {
             var run = TaskManager.CreateTickRun(task, RunId(manager.Options.QueueName, name, tick), tick);
-            await manager.QueueAsync(run, cancellationToken);
+            // Skip: the tick holds the task's schedule key while its run is queued or running; a tick that finds it held queues nothing.
+            var queued = await manager.QueueAsync(run, task.Schedule?.Overlap == OverlapPolicy.Skip ? SkipOverlap : NoOptions, cancellationToken);
+            if (queued.Deduplicated)
+                LogSkipped(logger, name, tick, queued.Id, queued.State);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogQueueFailed(logger, ex, name, tick);
         }
     }
+
+    /// <summary>The unique key of a task's ticks under <see cref="OverlapPolicy.Skip"/>.</summary>
+    internal const string ScheduleKey = "taskbus:schedule";
+
+    private static readonly QueueOptions SkipOverlap = new() { UniqueKey = ScheduleKey };
+    private static readonly QueueOptions NoOptions = new();
 
     /// <summary>The run id of one tick of one worker group's task.</summary>
     internal static Guid RunId(string queue, string task, DateTimeOffset tick)
@@ -45,6 +54,9 @@ internal sealed partial class TaskTicks(TaskManager manager, ITaskStore store, T
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
         return new Guid(hash.AsSpan(0, 16));
     }
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Information, Message = "Skipped the tick {Tick:O} of {Task}: its run {RunId} is still {State} (overlap Skip)")]
+    private static partial void LogSkipped(ILogger logger, string task, DateTimeOffset tick, string runId, Contracts.TaskState state);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "The run of {Task} for {Tick:O} could not be queued")]
     private static partial void LogQueueFailed(ILogger logger, Exception exception, string task, DateTimeOffset tick);

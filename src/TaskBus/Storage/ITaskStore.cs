@@ -44,8 +44,8 @@ internal interface ITaskStore
     Task ReleaseSlotAsync(string task, string runId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Forgets what only matters for a while: tick claims made before <paramref name="before"/>, and workers
-    /// last heard from before it.
+    /// Forgets what only matters for a while: tick claims and cancels made before <paramref name="before"/>, workers
+    /// last heard from before it, and the unique keys of runs that have ended.
     /// </summary>
     Task PruneAsync(DateTimeOffset before, CancellationToken cancellationToken);
 
@@ -63,6 +63,32 @@ internal interface ITaskStore
     /// down, connection lost, restarting) rather than that the request itself is wrong: the request may be tried again.
     /// </summary>
     bool IsUnreachable(Exception exception);
+
+    /// <summary>
+    /// Records that a run is cancelled, for every worker that shares the store: a worker about to start it drops it,
+    /// one running it stops it. True when this is the run's first cancel; a later one keeps the first reason.
+    /// </summary>
+    Task<bool> RequestCancelAsync(string runId, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The cancels recorded after <paramref name="after"/> (a <see cref="RunCancel.Seq"/>), oldest first; with null, none,
+    /// only the cursor to start from. Returns the cancels and the cursor for the next call.
+    /// </summary>
+    Task<(IReadOnlyList<RunCancel> Cancels, long Cursor)> GetCancelsAsync(long? after, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What the store says of runs about to start, in one round trip for many: only the runs with a final state stored
+    /// (not <c>interrupted</c>) or a cancel recorded are in the answer.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, RunStanding>> GetStandingsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes a task's unique key for a run, for every process that shares the store (the store enforces it, not a
+    /// read then a write): null when <paramref name="runId"/> holds it now, else the run that holds it. A key whose run
+    /// has ended (a final state stored, not <c>interrupted</c>), or whose run was never stored within
+    /// <paramref name="unstoredAfter"/>, is taken over.
+    /// </summary>
+    Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken);
 
     /// <summary>Workers whose last heartbeat is at or after <paramref name="since"/>.</summary>
     Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken);

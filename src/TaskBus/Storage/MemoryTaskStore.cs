@@ -17,7 +17,11 @@ internal sealed class MemoryTaskStore : ITaskStore
     private readonly Dictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, WorkerStatus> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, DateTimeOffset>> _slots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Seq, string Reason, DateTimeOffset At)> _cancels = new(StringComparer.Ordinal);
+    private readonly List<RunCancel> _cancelOrder = [];
+    private readonly Dictionary<(string Task, string Key), (string RunId, DateTimeOffset Held)> _keys = [];
     private readonly TimeProvider _time = TimeProvider.System;
+    private long _cancelSeq;
 
     /// <summary>Creates the store.</summary>
     /// <param name="capacity">Runs kept; the oldest stored is dropped beyond it. Defaults to 10,000.</param>
@@ -155,14 +159,78 @@ internal sealed class MemoryTaskStore : ITaskStore
                 _claims.Remove(id);
             foreach (var id in _workers.Where(w => w.Value.LastHeartbeat < before).Select(w => w.Key).ToList())
                 _workers.Remove(id);
+            foreach (var id in _cancels.Where(c => c.Value.At < before).Select(c => c.Key).ToList())
+                _cancels.Remove(id);
+            _cancelOrder.RemoveAll(c => !_cancels.TryGetValue(c.RunId, out var kept) || kept.Seq != c.Seq);
+            foreach (var key in _keys.Where(k => Ended(k.Value.RunId)).Select(k => k.Key).ToList())
+                _keys.Remove(key);
         }
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
+    public Task<bool> RequestCancelAsync(string runId, string reason, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_cancels.ContainsKey(runId))
+                return Task.FromResult(false);
+            var seq = ++_cancelSeq;
+            _cancels[runId] = (seq, reason, _time.GetUtcNow());
+            _cancelOrder.Add(new RunCancel(seq, runId, reason));
+            return Task.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<(IReadOnlyList<RunCancel> Cancels, long Cursor)> GetCancelsAsync(long? after, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (after is not { } from)
+                return Task.FromResult<(IReadOnlyList<RunCancel>, long)>(([], _cancelSeq));
+            return Task.FromResult<(IReadOnlyList<RunCancel>, long)>(([.. _cancelOrder.Where(c => c.Seq > from)], _cancelSeq));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, RunStanding>> GetStandingsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runIds);
+        var standings = new Dictionary<string, RunStanding>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            foreach (var id in runIds)
+            {
+                var ended = _runs.TryGetValue(id, out var run) && run.State.IsFinished() && run.State != TaskState.Interrupted;
+                var cancelled = _cancels.TryGetValue(id, out var cancel);
+                if (ended || cancelled)
+                    standings[id] = ended ? new RunStanding(run!.State, run.RetryAttempt, cancelled ? cancel.Reason : null) : new RunStanding(null, 0, cancel.Reason);
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<string, RunStanding>>(standings);
+    }
+
+    /// <inheritdoc />
+    public Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            if (_keys.TryGetValue((task, key), out var holder) && holder.RunId != runId && !Ended(holder.RunId)
+                && (_runs.ContainsKey(holder.RunId) || holder.Held > now - unstoredAfter))
+            {
+                return Task.FromResult<string?>(holder.RunId);
+            }
+            _keys[(task, key)] = (runId, now);
+            return Task.FromResult<string?>(null);
+        }
+    }
+
     /// <inheritdoc />
     public bool IsUnreachable(Exception exception) => false;
 
+    /// <inheritdoc />
     public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken cancellationToken)
     {
         SemaphoreSlim gate;
@@ -190,6 +258,8 @@ internal sealed class MemoryTaskStore : ITaskStore
         lock (_lock)
             return Task.FromResult<IReadOnlyList<WorkerStatus>>([.. _workers.Values.Where(w => w.LastHeartbeat >= since).OrderBy(w => w.Id, StringComparer.Ordinal)]);
     }
+
+    private bool Ended(string runId) => _runs.TryGetValue(runId, out var run) && run.State.IsFinished() && run.State != TaskState.Interrupted;
 
     // A task never stored reads as enabled with no last run; the default is kept so reads do not allocate.
     private StoredTask Status(string name)

@@ -17,10 +17,14 @@ public sealed class CronAttribute(string expression) : Attribute
     /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="MisfirePolicy.Skip"/>.</summary>
     public MisfirePolicy Misfire { get; set; }
 
+    /// <summary>A tick while the task's previous run is still queued or running. Defaults to <see cref="OverlapPolicy.AllowAll"/>.</summary>
+    public OverlapPolicy Overlap { get; set; }
+
     internal CronSchedule ToSchedule() =>
         CronSchedule.Parse(Expression, TimeZone is null ? null : TimeZoneInfo.FindSystemTimeZoneById(TimeZone)) with
         {
             Randomize = TimeSpan.FromSeconds(RandomizeSeconds),
             Misfire = Misfire,
+            Overlap = Overlap,
         };
 }

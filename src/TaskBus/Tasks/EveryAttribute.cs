@@ -16,6 +16,9 @@ public sealed class EveryAttribute(double seconds) : Attribute
     /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="MisfirePolicy.Skip"/>.</summary>
     public MisfirePolicy Misfire { get; set; }
 
+    /// <summary>A tick while the task's previous run is still queued or running. Defaults to <see cref="OverlapPolicy.AllowAll"/>.</summary>
+    public OverlapPolicy Overlap { get; set; }
+
     internal EverySchedule ToSchedule() =>
-        new(TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(DelaySeconds), TimeSpan.FromSeconds(JitterSeconds)) { Misfire = Misfire };
+        new(TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(DelaySeconds), TimeSpan.FromSeconds(JitterSeconds)) { Misfire = Misfire, Overlap = Overlap };
 }

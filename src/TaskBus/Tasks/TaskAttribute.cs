@@ -36,6 +36,19 @@ public sealed class TaskAttribute : Attribute
     /// </summary>
     public bool Isolated { get; set; }
 
+    /// <summary>
+    /// At most one run per params: while a run of this task with equal params (properties in any order, numbers in
+    /// any form, secrets by their real value) is queued or running, queueing it again sends nothing and returns that
+    /// run. A unique key given at queue time takes precedence. Defaults to false.
+    /// </summary>
+    public bool Unique { get; set; }
+
+    /// <summary>
+    /// Seconds after it is queued that a run may still start; a worker that receives it later ends it <c>aborted</c>
+    /// ("expired"). 0: never expires. Defaults to 0.
+    /// </summary>
+    public double ExpiresSeconds { get; set; }
+
     /// <summary>Tags, used to filter task listings. Defaults to none.</summary>
     public string[] Tags { get; set; } = [];
 }

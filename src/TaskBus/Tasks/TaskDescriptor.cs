@@ -20,6 +20,8 @@ public sealed class TaskDescriptor
             throw new ArgumentException("A task name cannot be empty.", nameof(name));
         if (options.TimeoutSeconds <= 0)
             throw new ArgumentException($"Task {name}: TimeoutSeconds must be positive, not {options.TimeoutSeconds}.", nameof(options));
+        if (options.ExpiresSeconds < 0)
+            throw new ArgumentException($"Task {name}: ExpiresSeconds cannot be negative, not {options.ExpiresSeconds}.", nameof(options));
         if (options.MaxConcurrency < 0)
             throw new ArgumentException($"Task {name}: MaxConcurrency cannot be negative, not {options.MaxConcurrency}.", nameof(options));
         // MassTransit names a message's exchange after its namespace and refuses one without: say so now, not at the first send.
@@ -34,6 +36,8 @@ public sealed class TaskDescriptor
         MaxConcurrency = options.MaxConcurrency;
         Tags = options.Tags.ToFrozenSet(StringComparer.Ordinal);
         Isolated = options.Isolated;
+        Unique = options.Unique;
+        Expires = options.ExpiresSeconds > 0 ? TimeSpan.FromSeconds(options.ExpiresSeconds) : null;
         if (taskType is not null)
             Invoker = (ITaskInvoker)Activator.CreateInstance(typeof(TaskInvoker<,>).MakeGenericType(taskType, paramsType))!;
     }
@@ -61,6 +65,12 @@ public sealed class TaskDescriptor
 
     /// <summary>Runs of this task at once; 0 means no limit.</summary>
     public int MaxConcurrency { get; }
+
+    /// <summary>True when its runs are unique by params (<see cref="TaskAttribute.Unique"/>).</summary>
+    public bool Unique { get; }
+
+    /// <summary>How long after it is queued a run may still start, or null for ever.</summary>
+    public TimeSpan? Expires { get; }
 
     /// <summary>True when each run goes in a child process.</summary>
     public bool Isolated { get; }
@@ -196,11 +206,11 @@ public sealed class TaskDescriptor
         return copy;
     }
 
-    /// <summary>A copy of this task with another schedule (or none).</summary>
+    /// <summary>A copy of this task with another schedule (or none); the overlap policy declared on the task stays.</summary>
     internal TaskDescriptor WithSchedule(TaskSchedule? schedule)
     {
         var copy = (TaskDescriptor)MemberwiseClone();
-        copy.Schedule = schedule;
+        copy.Schedule = schedule is not null && Schedule is { Overlap: var overlap } ? schedule with { Overlap = overlap } : schedule;
         return copy;
     }
 

@@ -6,6 +6,9 @@ internal abstract record TaskSchedule
     /// <summary>Ticks missed while no scheduler ran. Defaults to <see cref="MisfirePolicy.Skip"/>.</summary>
     public MisfirePolicy Misfire { get; init; }
 
+    /// <summary>A tick while the previous run of the task is queued or running. Defaults to <see cref="OverlapPolicy.AllowAll"/>.</summary>
+    public OverlapPolicy Overlap { get; init; }
+
     /// <summary>Up to this much random delay before each run is queued (aio-fluid's <c>randomize</c>). Defaults to none.</summary>
     public TimeSpan Randomize { get; init; }
 

@@ -242,6 +242,103 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancels_AreRecordedOnce_AndReadInOrderAfterACursor()
+    {
+        var (none, start) = await Store.GetCancelsAsync(null, CancellationToken.None);
+        Assert.Empty(none);
+
+        Assert.True(await Store.RequestCancelAsync("run-a", "first reason", CancellationToken.None));
+        Assert.False(await Store.RequestCancelAsync("run-a", "second reason", CancellationToken.None));
+        Assert.True(await Store.RequestCancelAsync("run-b", "other", CancellationToken.None));
+        var (cancels, cursor) = await Store.GetCancelsAsync(start, CancellationToken.None);
+
+        Assert.Equal([("run-a", "first reason"), ("run-b", "other")], cancels.Select(c => (c.RunId, c.Reason)));
+        Assert.Equal(cancels[^1].Seq, cursor);
+        Assert.Empty((await Store.GetCancelsAsync(cursor, CancellationToken.None)).Cancels);
+    }
+
+    [Fact]
+    public async Task Standings_NameOnlyRunsThatEnded_OrWereCancelled()
+    {
+        var queued = Run("add", TaskState.Queued, T0);
+        var ended = Run("add", TaskState.Success, T0) with { RetryAttempt = 2 };
+        var interrupted = Run("add", TaskState.Interrupted, T0);
+        var cancelled = Run("add", TaskState.Aborted, T0);
+        var cancelledRunning = Run("add", TaskState.Running, T0);
+        await Store.UpsertRunsAsync([queued, ended, interrupted, cancelled, cancelledRunning], CancellationToken.None);
+        await Store.RequestCancelAsync(cancelled.Id, "stop", CancellationToken.None);
+        await Store.RequestCancelAsync(cancelledRunning.Id, "halt", CancellationToken.None);
+        await Store.RequestCancelAsync("never-stored", "early", CancellationToken.None);
+
+        var standings = await Store.GetStandingsAsync(
+            [queued.Id, ended.Id, interrupted.Id, cancelled.Id, cancelledRunning.Id, "never-stored", "unknown"], CancellationToken.None);
+
+        Assert.Equal(4, standings.Count);
+        Assert.Equal(new RunStanding(TaskState.Success, 2, null), standings[ended.Id]);
+        Assert.Equal(new RunStanding(TaskState.Aborted, 0, "stop"), standings[cancelled.Id]);
+        Assert.Equal(new RunStanding(null, 0, "halt"), standings[cancelledRunning.Id]);
+        Assert.Equal(new RunStanding(null, 0, "early"), standings["never-stored"]);
+    }
+
+    [Fact]
+    public async Task UniqueKeys_OneHolderPerTaskAndKey_UntilItsRunEnds()
+    {
+        var first = Run("add", TaskState.Queued, T0);
+        Assert.Null(await Store.TryHoldKeyAsync("add", "k", first.Id, TimeSpan.FromMinutes(1), CancellationToken.None));
+        await Store.UpsertRunsAsync([first], CancellationToken.None);
+
+        Assert.Equal(first.Id, await Store.TryHoldKeyAsync("add", "k", "second", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Null(await Store.TryHoldKeyAsync("add", "k", first.Id, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Null(await Store.TryHoldKeyAsync("other", "k", "third", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Null(await Store.TryHoldKeyAsync("add", "k2", "fourth", TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        await Store.UpsertRunsAsync([first with { State = TaskState.Interrupted }], CancellationToken.None);
+        Assert.Equal(first.Id, await Store.TryHoldKeyAsync("add", "k", "second", TimeSpan.FromMinutes(1), CancellationToken.None));
+        await Store.UpsertRunsAsync([first with { State = TaskState.Running }, first with { State = TaskState.Failure }], CancellationToken.None);
+        Assert.Null(await Store.TryHoldKeyAsync("add", "k", "second", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Equal("second", await Store.TryHoldKeyAsync("add", "k", "fifth", TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UniqueKeys_HeldByARunNeverStored_AreTakenOverAfterTheGivenTime()
+    {
+        Assert.Null(await Store.TryHoldKeyAsync("add", "lost", "ghost", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Equal("ghost", await Store.TryHoldKeyAsync("add", "lost", "next", TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        Assert.Null(await Store.TryHoldKeyAsync("add", "lost", "next", TimeSpan.Zero, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UniqueKeys_ManyCallersAtOnce_OneHolds()
+    {
+        var callers = Enumerable.Range(0, 16).Select(i => $"caller-{i}").ToArray();
+
+        var answers = await Task.WhenAll(callers.Select(id => Task.Run(() => Store.TryHoldKeyAsync("add", "race", id, TimeSpan.FromMinutes(1), CancellationToken.None))));
+
+        var holder = Assert.Single(callers.Where((_, i) => answers[i] is null));
+        Assert.All(answers.Where(a => a is not null), a => Assert.Equal(holder, a));
+    }
+
+    [Fact]
+    public async Task Prune_ForgetsOldCancels_AndTheKeysOfEndedRuns()
+    {
+        var ended = Run("add", TaskState.Success, T0);
+        var queued = Run("add", TaskState.Queued, T0);
+        await Store.UpsertRunsAsync([ended, queued], CancellationToken.None);
+        await Store.TryHoldKeyAsync("add", "ended", ended.Id, TimeSpan.FromMinutes(1), CancellationToken.None);
+        await Store.TryHoldKeyAsync("add", "queued", queued.Id, TimeSpan.FromMinutes(1), CancellationToken.None);
+        await Store.RequestCancelAsync(queued.Id, "x", CancellationToken.None);
+
+        await Store.PruneAsync(DateTimeOffset.UtcNow.AddHours(-1), CancellationToken.None);
+        Assert.Equal(queued.Id, await Store.TryHoldKeyAsync("add", "queued", "other", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.Single(await Store.GetStandingsAsync([queued.Id], CancellationToken.None));
+        await Store.PruneAsync(DateTimeOffset.UtcNow.AddSeconds(1), CancellationToken.None);
+
+        Assert.Empty(await Store.GetStandingsAsync([queued.Id], CancellationToken.None));
+        Assert.Null(await Store.TryHoldKeyAsync("add", "ended", "new", TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Lock_IsHeldByOneHolderAtATime_AndFreeOnceDisposed()
     {
         var first = await Store.LockAsync("schedules", CancellationToken.None);

@@ -145,8 +145,9 @@ public sealed class ArchitectureTests
     private static IEnumerable<MethodCallDependency> Calls() =>
         Engine.Value.MethodMembers.SelectMany(m => m.MemberDependencies.OfType<MethodCallDependency>());
 
-    private static bool IsEngine(IType type) => type.Assembly.Name == EngineAssembly
-        && (type.Namespace.FullName == "TaskBus" || type.Namespace.FullName.StartsWith("TaskBus.", StringComparison.Ordinal));
+    // A generic parameter or a tuple's element has no assembly or namespace of its own.
+    private static bool IsEngine(IType type) => type.Assembly?.Name == EngineAssembly && type.Namespace is { } ns
+        && (ns.FullName == "TaskBus" || ns.FullName.StartsWith("TaskBus.", StringComparison.Ordinal));
 
     /// <summary>The folder of <c>src/TaskBus</c> a type lives in: the namespace below <c>TaskBus</c>; empty for the root.</summary>
     private static string Folder(IType type) => type.Namespace.FullName == "TaskBus" ? "" : type.Namespace.FullName["TaskBus.".Length..].Split('.')[0];

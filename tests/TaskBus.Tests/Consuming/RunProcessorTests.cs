@@ -25,6 +25,7 @@ public sealed class RunProcessorTests : IAsyncDisposable
     private readonly RunLifecycle _lifecycle;
     private readonly TaskRegistry _registry = new();
     private readonly RunsInProgress _running = new();
+    private readonly RunCancellations _cancellations = new(TimeProvider.System);
     private readonly RecordingSender _sender = new();
     private readonly ServiceProvider _services;
     private readonly RunProcessor _processor;
@@ -45,8 +46,8 @@ public sealed class RunProcessorTests : IAsyncDisposable
             _handlers.Register(state.ToWire() + ".test", run => { lock (_events) _events.Add((run.Id, run.State)); });
         _outage = new StoreOutage(_store, _time, NullLogger<StoreOutage>.Instance);
         _processor = new RunProcessor(
-            _store, _outage, _lifecycle, new TaskExecutor(_lifecycle, NullLoggerFactory.Instance), _sender, _running, _services.GetRequiredService<IServiceScopeFactory>(),
-            NullLogger<RunProcessor>.Instance);
+            _store, _outage, _lifecycle, new TaskExecutor(_lifecycle, _cancellations, NullLoggerFactory.Instance), _sender, _running, _services.GetRequiredService<IServiceScopeFactory>(),
+            new RunStandings(_store), NullLogger<RunProcessor>.Instance);
     }
 
     public async ValueTask DisposeAsync()

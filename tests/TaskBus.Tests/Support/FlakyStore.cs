@@ -52,6 +52,18 @@ internal sealed class FlakyStore : ITaskStore
     public Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
         Call(() => _inner.GetWorkersAsync(since, cancellationToken));
 
+    public Task<bool> RequestCancelAsync(string runId, string reason, CancellationToken cancellationToken) =>
+        Call(() => _inner.RequestCancelAsync(runId, reason, cancellationToken));
+
+    public Task<(IReadOnlyList<RunCancel> Cancels, long Cursor)> GetCancelsAsync(long? after, CancellationToken cancellationToken) =>
+        Call(() => _inner.GetCancelsAsync(after, cancellationToken));
+
+    public Task<IReadOnlyDictionary<string, RunStanding>> GetStandingsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken) =>
+        Call(() => _inner.GetStandingsAsync(runIds, cancellationToken));
+
+    public Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken) =>
+        Call(() => _inner.TryHoldKeyAsync(task, key, runId, unstoredAfter, cancellationToken));
+
     private Task<T> Call<T>(Func<Task<T>> call)
     {
         if (LoseNextAnswer)

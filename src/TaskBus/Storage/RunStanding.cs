@@ -1,0 +1,12 @@
+using TaskBus.Contracts;
+
+namespace TaskBus.Storage;
+
+/// <summary>
+/// What the store says of a run a worker is about to start: the state stored for it (null: none yet), the retry round
+/// that state belongs to, and the reason of a cancel recorded for it (null: none).
+/// </summary>
+internal readonly record struct RunStanding(TaskState? State, int RetryAttempt, string? CancelReason);
+
+/// <summary>A cancel recorded in the store: its place in the order of cancels, the run, the reason.</summary>
+internal readonly record struct RunCancel(long Seq, string RunId, string Reason);
