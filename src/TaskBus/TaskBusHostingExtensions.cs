@@ -134,7 +134,7 @@ public static class TaskBusHostingExtensions
             sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IOptions<TaskBusOptions>>(), sp.GetRequiredService<RunLifecycle>(),
             sp.GetRequiredService<RunHandlers>(), sp.GetRequiredService<IRunSender>(), sp.GetRequiredService<IQueueControl>(),
             sp.GetRequiredService<TaskExecutor>(), sp.GetRequiredService<IServiceScopeFactory>(), sp.GetRequiredService<RunsInProgress>(),
-            sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<RunCancellations>(), sp.GetRequiredService<ILogger<TaskManager>>(),
+            sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<TaskStoreWriter>(), sp.GetRequiredService<RunCancellations>(), sp.GetRequiredService<ILogger<TaskManager>>(),
             sp.GetRequiredService<RunTally>()));
         services.AddSingleton<IRunQueue>(sp => sp.GetRequiredService<TaskManager>());
     }

@@ -27,14 +27,16 @@ public sealed partial class TaskManager : IRunQueue
     private readonly RunsInProgress _running;
     private readonly ITaskStore _store;
     private readonly RunTally? _tally;
+    private readonly TaskStoreWriter _writer;
     private readonly RunCancellations _cancellations;
     private readonly ILogger _logger;
 
     internal TaskManager(
         TaskRegistry registry, IOptions<TaskBusOptions> options, RunLifecycle lifecycle, RunHandlers handlers, IRunSender sender, IQueueControl queue,
-        TaskExecutor executor, IServiceScopeFactory scopes, RunsInProgress running, ITaskStore store, RunCancellations cancellations, ILogger<TaskManager> logger,
-        RunTally? tally = null)
+        TaskExecutor executor, IServiceScopeFactory scopes, RunsInProgress running, ITaskStore store, TaskStoreWriter writer, RunCancellations cancellations,
+        ILogger<TaskManager> logger, RunTally? tally = null)
     {
+        _writer = writer;
         _tally = tally;
         _store = store;
         _cancellations = cancellations;
@@ -123,6 +125,8 @@ public sealed partial class TaskManager : IRunQueue
             LogDeduplicated(_logger, run.Task, holder, key);
             _tally?.CountDeduplicated(run.ScheduledFor is not null);
             var held = RunFactory.Held(holder, run, _lifecycle.Time.GetUtcNow());
+            // What this process knows of the holder is written first: it may be this process's own run.
+            await _writer.FlushAsync().WaitAsync(cancellationToken);
             if (await _store.GetRunAsync(holder, cancellationToken) is { } stored)
                 _lifecycle.Adopt(held, stored);
             return held;
@@ -155,18 +159,14 @@ public sealed partial class TaskManager : IRunQueue
     {
         var id = ParseRunId(runId).ToString("N");
         var why = string.IsNullOrWhiteSpace(reason) ? "by request" : reason.Trim();
+        // What this process knows of its runs is written first; a run that executes here is running, whatever the store says.
+        await _writer.FlushAsync().WaitAsync(cancellationToken);
         var stored = await _store.GetRunAsync(id, cancellationToken);
-        if (stored is null)
-        {
-            // A run this process queued a moment ago may not be written yet.
-            await _lifecycle.FlushAsync().WaitAsync(cancellationToken);
-            stored = await _store.GetRunAsync(id, cancellationToken);
-        }
         if (stored is null)
             return new CancelOutcome(id, CancelResult.NotFound, null);
         if (stored.State.IsFinished() && stored.State != TaskState.Interrupted)
             return new CancelOutcome(id, CancelResult.Ended, stored);
-        if (stored.State == TaskState.Running)
+        if (stored.State == TaskState.Running || _cancellations.IsExecuting(id))
         {
             await _store.RequestCancelAsync(id, why, cancellationToken);
             _cancellations.Cancel(id, why);
@@ -176,7 +176,7 @@ public sealed partial class TaskManager : IRunQueue
         // Its final state is stored before the cancel is: a worker that finds the cancel finds the run ended, and drops it.
         var run = RunFactory.FromStored(stored);
         _lifecycle.Cancelled(run, why);
-        await _lifecycle.FlushAsync().WaitAsync(cancellationToken);
+        await _writer.FlushAsync().WaitAsync(cancellationToken);
         await _store.RequestCancelAsync(id, why, cancellationToken);
         // Should a worker have started it meanwhile, it stops it.
         _cancellations.Cancel(id, why);

@@ -16,6 +16,9 @@ internal sealed class RunCancellations(TimeProvider time)
     /// <summary>Runs executing in this process now.</summary>
     public int Count => _running.Count;
 
+    /// <summary>True while the run executes in this process.</summary>
+    public bool IsExecuting(string runId) => _running.ContainsKey(runId);
+
     /// <summary>A run starts executing: its scope's token is cancelled by <see cref="Cancel"/>, until the scope is disposed.</summary>
     public Scope Enter(string runId)
     {

@@ -261,8 +261,78 @@ public sealed class RunProcessorTests : IAsyncDisposable
         Assert.Equal(0, _sender.Refuse);
     }
 
-    private TaskRun Queued(string task, object parameters, int retryAttempt = 0, Guid? id = null) =>
-        RunFactory.FromHeader(id ?? Guid.NewGuid(), task, new RunHeader(_time.GetUtcNow(), TaskPriority.Medium, retryAttempt, 0, "", "", null, task), parameters, redelivered: false);
+    [Fact]
+    public async Task ARunReceivedAfterItsExpiry_EndsAbortedExpired_WithoutRunning_ButARetryRoundDoesNot()
+    {
+        var run = Queued("noop", new Noop(), expires: T0.AddSeconds(1));
+        var retry = Queued("noop", new Noop(), retryAttempt: 1, expires: T0.AddSeconds(1));
+        var fresh = Queued("noop", new Noop(), expires: T0.AddSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(run));
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(retry));
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(fresh));
+
+        Assert.Equal((TaskState.Aborted, "expired"), (run.State, run.Error));
+        Assert.Equal([TaskState.Aborted], StatesOf(run));
+        Assert.Equal(TaskState.Success, retry.State);
+        Assert.Equal(TaskState.Success, fresh.State);
+    }
+
+    [Fact]
+    public async Task ARunWhoseRoundHasEndedInTheStore_IsDropped_WithoutEvents_ButTheNextRoundRuns()
+    {
+        var ended = Queued("noop", new Noop());
+        var nextRound = Queued("noop", new Noop(), retryAttempt: 1);
+        await _store.UpsertRunsAsync([ended.ToEvent("w") with { State = TaskState.Success }, nextRound.ToEvent("w") with { State = TaskState.Failure, RetryAttempt = 0 }], CancellationToken.None);
+
+        Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(ended, redelivered: true));
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(nextRound));
+
+        Assert.Empty(StatesOf(ended));
+        Assert.Equal(TaskState.Success, nextRound.State);
+    }
+
+    [Fact]
+    public async Task ARunCancelledWhileQueued_IsDropped_AndOneCancelledWhileItsWorkerRanIt_EndsAbortedWithoutRunning()
+    {
+        var queued = Queued("noop", new Noop());
+        var wasRunning = Queued("noop", new Noop());
+        await _store.UpsertRunsAsync([queued.ToEvent("w") with { State = TaskState.Aborted, Error = "cancelled: not wanted" }], CancellationToken.None);
+        await _store.RequestCancelAsync(queued.Id, "not wanted", CancellationToken.None);
+        await _store.RequestCancelAsync(wasRunning.Id, "too long", CancellationToken.None);
+
+        Assert.Equal(ConsumeOutcome.Dropped, await ProcessAsync(queued));
+        Assert.Equal(ConsumeOutcome.Finished, await ProcessAsync(wasRunning, redelivered: true));
+
+        Assert.Empty(StatesOf(queued));
+        Assert.Equal((TaskState.Aborted, "cancelled: too long"), (wasRunning.State, wasRunning.Error));
+        Assert.Equal([TaskState.Aborted], StatesOf(wasRunning));
+    }
+
+    [Fact]
+    public async Task ARunningRun_Cancelled_EndsAborted_IsNotRetried_AndGivesItsSlotBack()
+    {
+        var run = Queued("dummy", new Dummy { Sleep = 3600 });
+        var running = new TaskCompletionSource();
+        _handlers.Register("running.cancel", r => running.TrySetResult());
+
+        var processing = ProcessAsync(run);
+        await running.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(_cancellations.Cancel(run.Id, "stop it"));
+
+        Assert.Equal(ConsumeOutcome.Finished, await processing.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal((TaskState.Aborted, "cancelled: stop it"), (run.State, run.Error));
+        Assert.Equal([TaskState.Running, TaskState.Aborted], StatesOf(run));
+        Assert.Empty(_sender.Sent);
+        Assert.Equal(0, _running.Count);
+        Assert.Equal(0, _cancellations.Count);
+        Assert.True(await _store.TryAcquireSlotAsync("dummy", "next", 1, TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    private TaskRun Queued(string task, object parameters, int retryAttempt = 0, Guid? id = null, DateTimeOffset? expires = null) =>
+        RunFactory.FromHeader(
+            id ?? Guid.NewGuid(), task, new RunHeader(_time.GetUtcNow(), TaskPriority.Medium, retryAttempt, 0, "", "", null, task) { ExpiresAt = expires }, parameters, redelivered: false);
 
     private static TaskRun Tick(Guid id) =>
         RunFactory.FromHeader(id, "noop", new RunHeader(T0, TaskPriority.Medium, 0, 0, "", "", T0, "noop"), new Noop(), redelivered: false);

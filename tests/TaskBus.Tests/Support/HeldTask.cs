@@ -44,3 +44,20 @@ public static class Gates
 
     private static TaskCompletionSource Of(string gate) => Opened.GetOrAdd(gate, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
+
+/// <summary>Params of <see cref="HeldUniqueTask"/>.</summary>
+public sealed record HeldUnique
+{
+    public string Gate { get; init; } = "";
+
+    public double Amount { get; init; }
+
+    public string Note { get; init; } = "";
+}
+
+/// <summary>As <see cref="HeldTask"/>, unique by params and without a concurrency limit.</summary>
+[Task("held_unique", Unique = true)]
+public sealed class HeldUniqueTask : ITask<HeldUnique>
+{
+    public Task ExecuteAsync(HeldUnique parameters, CancellationToken cancellationToken) => Gates.WaitAsync(parameters.Gate, cancellationToken);
+}

@@ -1,0 +1,140 @@
+using MassTransit;
+using MassTransit.Testing;
+using TaskBus.Contracts.Tasks;
+using TaskBus.Tests.Support;
+
+namespace TaskBus.Tests.Client;
+
+/// <summary>Acting on runs once they are queued, in one process: cancel, unique keys.</summary>
+public sealed class RunControlTests : HarnessTest
+{
+    [Fact]
+    public async Task Cancel_ARunningRun_StopsIt_AbortedWithTheReason_AndItsSlotIsFree()
+    {
+        var gate = Gates.New();
+        var run = await Services.Manager.QueueAsync("held", new Held { Gate = gate });
+        await Recorder.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+
+        var outcome = await Services.Manager.CancelAsync(run.Id, "operator said so");
+
+        Assert.Equal((CancelResult.Stopping, TaskState.Running), (outcome.Result, outcome.Run!.State));
+        var final = await Recorder.WaitForFinal(run.Id);
+        Assert.Equal((TaskState.Aborted, "cancelled: operator said so"), (final.State, final.Error));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Aborted], Recorder.StatesOf(run.Id));
+        // The task's one slot was given back: the next run of it starts and succeeds.
+        var next = await Services.Manager.QueueAsync("held", new Held());
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(next.Id)).State);
+    }
+
+    [Fact]
+    public async Task Cancel_AQueuedRun_EndsItAbortedNow_AndItsMessageIsDroppedWhenItArrives()
+    {
+        var gate = Gates.New();
+        var first = await Services.Manager.QueueAsync("held_retry", new HeldRetry { Gate = gate });
+        await Recorder.WaitFor(e => e.Id == first.Id && e.State == TaskState.Running);
+        // Over the task's limit of one: its copy waits half a second to be delivered again, still queued.
+        var second = Services.Manager.CreateTaskRun("held_retry", new HeldRetry());
+        var deliveries = new Deliveries(second.Guid);
+        using var observing = Services.Harness.Bus.ConnectConsumeObserver(deliveries);
+        await Services.Manager.QueueAsync(second);
+        await deliveries.Reached(1).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var outcome = await Services.Manager.CancelAsync(second.Id, "not wanted");
+        Gates.Open(gate);
+
+        Assert.Equal((CancelResult.Cancelled, TaskState.Aborted, "cancelled: not wanted"), (outcome.Result, outcome.Run!.State, outcome.Run.Error));
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(first.Id)).State);
+        // The copy arrives once the first run ended, and is dropped: no running, no second final state.
+        await deliveries.Reached(2).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Aborted], Recorder.StatesOf(second.Id));
+    }
+
+    [Fact]
+    public async Task Cancel_AnEndedOrUnknownRun_ChangesNothing()
+    {
+        var run = await Services.Manager.QueueAsync("noop");
+        await Services.Harness.Consumed.Any<Noop>(x => x.Context.MessageId == run.Guid);
+
+        var ended = await Services.Manager.CancelAsync(run.Id);
+        var unknown = await Services.Manager.CancelAsync(Guid.NewGuid().ToString());
+
+        Assert.Equal((CancelResult.Ended, TaskState.Success), (ended.Result, ended.Run!.State));
+        Assert.Equal((CancelResult.NotFound, null), (unknown.Result, unknown.Run));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], Recorder.StatesOf(run.Id));
+        await Assert.ThrowsAsync<ArgumentException>(() => Services.Manager.CancelAsync("not-a-guid"));
+    }
+
+    [Fact]
+    public async Task AUniqueKey_WhileItsRunIsQueuedOrRunning_QueuesNothing_AndReturnsThatRun_ThenFreesWhenItEnds()
+    {
+        var gate = Gates.New();
+        var options = new QueueOptions { UniqueKey = "report-42" };
+        var first = await Services.Manager.QueueAsync("held", new Held { Gate = gate }, options);
+        await Recorder.WaitFor(e => e.Id == first.Id && e.State == TaskState.Running);
+
+        var again = await Services.Manager.QueueAsync("held", new Held { Gate = gate }, options);
+        var otherKey = await Services.Manager.QueueAsync("held_unique", new HeldUnique { Gate = gate, Note = "report-42" });
+
+        Assert.True(again.Deduplicated);
+        Assert.Equal((first.Id, TaskState.Running, "report-42"), (again.Id, again.State, again.UniqueKey));
+        Assert.False(first.Deduplicated);
+        Assert.False(otherKey.Deduplicated);
+        Gates.Open(gate);
+        Assert.True(await Services.Harness.Consumed.Any<Held>(x => x.Context.MessageId == first.Guid));
+        var third = await Services.Manager.QueueAsync("held", new Held(), options);
+        Assert.False(third.Deduplicated);
+        Assert.NotEqual(first.Id, third.Id);
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(third.Id)).State);
+        Assert.Single(Recorder.Events, e => e.Id == first.Id && e.State == TaskState.Queued);
+    }
+
+    [Fact]
+    public async Task AUniqueTask_IsKeyedByItsParams_InAnyOrderOrForm()
+    {
+        var gate = Gates.New();
+        var first = await Services.Manager.QueueAsync("held_unique", $$"""{"gate":"{{gate}}","amount":1,"note":"a"}""", new QueueOptions());
+        var same = await Services.Manager.QueueAsync("held_unique", $$"""{"note":"a","amount":1.0,"gate":"{{gate}}"}""", new QueueOptions());
+        var other = await Services.Manager.QueueAsync("held_unique", $$"""{"note":"b","amount":1,"gate":"{{gate}}"}""", new QueueOptions());
+        Gates.Open(gate);
+
+        Assert.Equal((true, first.Id), (same.Deduplicated, same.Id));
+        Assert.False(other.Deduplicated);
+        Assert.StartsWith("params:", first.UniqueKey, StringComparison.Ordinal);
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(first.Id)).State);
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(other.Id)).State);
+    }
+
+    [Fact]
+    public async Task ARunWithAnExpiry_CarriesItToTheWorker()
+    {
+        var run = await Services.Manager.QueueAsync("noop", null, new QueueOptions { Expires = TimeSpan.FromMinutes(5) });
+
+        Assert.Equal(TaskState.Success, (await Recorder.WaitForFinal(run.Id)).State);
+        Assert.Equal(run.Queued!.Value.AddMinutes(5), run.ExpiresAt!.Value, TimeSpan.FromSeconds(1));
+        Assert.True(await Services.Harness.Consumed.Any<Noop>(x => x.Context.MessageId == run.Guid && x.Context.Headers.Get<string>("TaskBus-Expires") != null));
+    }
+
+    /// <summary>Counts the consumed deliveries of one message id.</summary>
+    private sealed class Deliveries(Guid messageId) : IConsumeObserver
+    {
+        private readonly TaskCompletionSource[] _reached = [.. Enumerable.Range(0, 4).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))];
+        private int _count;
+
+        public Task Reached(int count) => _reached[count - 1].Task;
+
+        public Task PreConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task PostConsume<T>(ConsumeContext<T> context) where T : class
+        {
+            if (context.MessageId == messageId)
+            {
+                var count = Interlocked.Increment(ref _count);
+                if (count <= _reached.Length)
+                    _reached[count - 1].TrySetResult();
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
+    }
+}
