@@ -91,7 +91,9 @@ public static class TaskBusHttpExtensions
         api.MapPatch("/tasks/{name}", PatchTaskAsync).WithSummary("Enable or disable a task; a field it does not know, or a value of the wrong type, is a 422")
             .Accepts<TaskPatch>("application/json").Produces<ApiError>(StatusCodes.Status415UnsupportedMediaType);
         api.MapPost("/tasks/{name}", QueueAsync)
-            .WithSummary("Queue a run; the body is its params (none: the task's defaults); 422 when they do not fit, 415 when not JSON, 503 when the broker did not take it")
+            .WithSummary("Queue a run; the body is its params (none: the task's defaults); uniqueKey: while a run of the task with this key is queued or running, "
+                + "that run is returned with deduplicated true and nothing is queued; expires (30s, 5m, …): a worker that receives it later ends it aborted; "
+                + "422 when they do not fit, 415 when not JSON, 503 when the broker did not take it")
             .Produces<ApiError>(StatusCodes.Status415UnsupportedMediaType).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers, and the runs waiting in the queue in all and per priority");
         api.MapDelete("/tasks-queue", (TaskManager manager, CancellationToken ct) => ClearQueueAsync(null, manager, ct))
@@ -111,6 +113,9 @@ public static class TaskBusHttpExtensions
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
+        api.MapPost("/tasks-history/{id}/cancel", CancelAsync)
+            .WithSummary("Cancel a run, with an optional reason: queued, it ends aborted now (200) and never starts; running, its worker stops it (202, "
+                + "it ends aborted); ended, 409 with its state; unknown, 404. Needs the PostgreSQL store to reach other processes");
         api.MapGet("/tasks-events", TaskEventStream.WriteAsync)
             .WithSummary("Task run events as they happen (Server-Sent Events, one JSON TaskRunEvent each)")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
@@ -192,8 +197,8 @@ public static class TaskBusHttpExtensions
         return TypedResults.Ok(await InfoAsync(task, store, cancellationToken));
     }
 
-    private static async Task<Results<Ok<TaskRunEvent>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> QueueAsync(
-        string name, HttpRequest request, string? priority, TaskManager manager, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<QueuedRun>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> QueueAsync(
+        string name, HttpRequest request, string? priority, string? uniqueKey, string? expires, TaskManager manager, CancellationToken cancellationToken)
     {
         if (!manager.Registry.Contains(name))
             return NotFound(name);
@@ -202,11 +207,17 @@ public static class TaskBusHttpExtensions
         if (body.Length > 0 && !request.HasJsonContentType())
             return NotJson(request);
         TaskRun run;
+        QueueOptions options;
         try
         {
             JsonElement? parameters = body.Length > 0 ? ParseJson(body) : null;
             TaskPriority? runPriority = priority is null ? null : TaskStateExtensions.ParsePriority(priority);
             run = manager.CreateTaskRun(name, parameters, priority: runPriority);
+            options = new QueueOptions
+            {
+                UniqueKey = uniqueKey is null ? null : uniqueKey.Length > 0 ? uniqueKey : throw new ArgumentException("uniqueKey cannot be empty"),
+                Expires = expires is null ? null : Durations.Parse(expires, "expires"),
+            };
         }
         catch (Exception ex) when (ex is TaskParamsException or ArgumentException or JsonException)
         {
@@ -214,7 +225,7 @@ public static class TaskBusHttpExtensions
         }
         try
         {
-            await manager.QueueAsync(run, cancellationToken);
+            run = await manager.QueueAsync(run, options, cancellationToken);
         }
         catch (TaskQueueException ex)
         {
@@ -222,7 +233,28 @@ public static class TaskBusHttpExtensions
             // queued, under the id the message gives): the caller may try again.
             return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
-        return TypedResults.Ok(run.ToEvent(TaskManager.WorkerName));
+        return TypedResults.Ok(QueuedRun.Of(run));
+    }
+
+    private static async Task<Results<Ok<TaskRunEvent>, Accepted<TaskRunEvent>, NotFound<ApiError>, Conflict<ApiError>, UnprocessableEntity<ApiError>>> CancelAsync(
+        string id, string? reason, TaskManager manager, CancellationToken cancellationToken)
+    {
+        CancelOutcome outcome;
+        try
+        {
+            outcome = await manager.CancelAsync(id, reason, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        return outcome.Result switch
+        {
+            CancelResult.Cancelled => TypedResults.Ok(outcome.Run!),
+            CancelResult.Stopping => TypedResults.Accepted((string?)null, outcome.Run!),
+            CancelResult.Ended => TypedResults.Conflict(new ApiError($"run {outcome.RunId} has ended already: {outcome.Run!.State.ToWire()}")),
+            _ => TypedResults.NotFound(new ApiError($"run {outcome.RunId} not found")),
+        };
     }
 
     private static async Task<Ok<TasksStatus>> StatusAsync(ITaskStore store, TaskManager manager, TimeProvider time, CancellationToken cancellationToken)

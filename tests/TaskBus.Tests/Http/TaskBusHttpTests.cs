@@ -91,6 +91,39 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PostTask_WithAUniqueKeyAndExpiry_ThenCancel_AnswersAsTheRunStands()
+    {
+        using var first = await _http.PostAsJsonAsync("/tasks/dummy?uniqueKey=nightly&expires=5m", new { sleep = 3600 });
+        using var again = await _http.PostAsJsonAsync("/tasks/dummy?uniqueKey=nightly", new { sleep = 1 });
+        var queued = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement;
+        var deduplicated = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
+        var id = queued.GetProperty("id").GetString()!;
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, again.StatusCode));
+        Assert.Equal(("queued", false, "nightly"), (queued.GetProperty("state").GetString(), queued.GetProperty("deduplicated").GetBoolean(), queued.GetProperty("uniqueKey").GetString()));
+        Assert.True(queued.GetProperty("expiresAt").GetDateTimeOffset() > queued.GetProperty("queued").GetDateTimeOffset());
+        Assert.Equal((id, true), (deduplicated.GetProperty("id").GetString(), deduplicated.GetProperty("deduplicated").GetBoolean()));
+        await _recorder.WaitFor(e => e.Id == id && e.State == TaskState.Running);
+
+        using var cancel = await _http.PostAsync($"/tasks-history/{id}/cancel?reason=too%20slow", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        var final = await _recorder.WaitForFinal(id);
+        Assert.Equal((TaskState.Aborted, "cancelled: too slow"), (final.State, final.Error));
+        await WaitStoredAsync(id);
+        using var ended = await _http.PostAsync($"/tasks-history/{id}/cancel", null);
+        using var unknown = await _http.PostAsync($"/tasks-history/{Guid.NewGuid():N}/cancel", null);
+        using var notAnId = await _http.PostAsync("/tasks-history/nope/cancel", null);
+        using var badExpiry = await _http.PostAsJsonAsync("/tasks/dummy?expires=soon", new { sleep = 0 });
+
+        Assert.Equal(HttpStatusCode.Conflict, ended.StatusCode);
+        Assert.Equal($"run {id} has ended already: aborted", (await ended.Content.ReadFromJsonAsync<ApiError>(Json))!.Error);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, notAnId.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, badExpiry.StatusCode);
+        Assert.Contains("expires 'soon' is not a duration", (await badExpiry.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PatchDisabled_ThenPost_LastRunIsAborted()
     {
         using var patch = await _http.PatchAsJsonAsync("/tasks/dummy", new { enabled = false });
@@ -347,7 +380,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     {
         var document = await _http.GetStringAsync("/openapi/v1.json");
 
-        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}" })
+        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}", "/tasks-history/{id}/cancel" })
             Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
     }
 
