@@ -151,7 +151,14 @@ internal static partial class CommandLineHost
     public static string ToJson(TaskRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options);
+        if (run.UniqueKey is null && run.ExpiresAt is null)
+            return JsonSerializer.Serialize(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options);
+        // A run queued with terms says so, and whether it was one already queued (nothing was sent).
+        var json = JsonSerializer.SerializeToNode(run.ToEvent(TaskManager.WorkerName), TaskBusJson.Options)!.AsObject();
+        json["deduplicated"] = run.Deduplicated;
+        json["uniqueKey"] = run.UniqueKey;
+        json["expiresAt"] = run.ExpiresAt is { } at ? JsonSerializer.SerializeToNode(at, TaskBusJson.Options) : null;
+        return json.ToJsonString(TaskBusJson.Options);
     }
 
     private static bool IsInfrastructure(Exception exception) =>

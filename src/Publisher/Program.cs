@@ -37,13 +37,16 @@ var priorityOption = new Option<string?>("--priority") { Description = "high, me
 var runIdOption = new Option<string?>("--run-id") { Description = "The run id (a GUID); a new one by default." };
 var waitOption = new Option<bool>("--wait") { Description = "Wait for the run to finish and print its final state." };
 var timeoutOption = new Option<double>("--timeout") { Description = "Seconds to wait with --wait.", DefaultValueFactory = _ => 60 };
+var uniqueKeyOption = new Option<string?>("--unique-key") { Description = "While a run of the task with this key is queued or running, queue nothing and print that run (needs the PostgreSQL store)." };
+var expiresOption = new Option<string?>("--expires") { Description = "A worker that receives the run later than this after queueing ends it aborted (30s, 5m, 2h)." };
 var queue = new Command("queue", "Publish one run of a task.")
 {
-    taskArgument, paramsOption, paramOption, priorityOption, runIdOption, waitOption, timeoutOption,
+    taskArgument, paramsOption, paramOption, priorityOption, runIdOption, waitOption, timeoutOption, uniqueKeyOption, expiresOption,
 };
 queue.SetAction((result, ct) => QueueAsync(
     result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.GetValue(paramOption) ?? [],
-    result.GetValue(priorityOption), result.GetValue(runIdOption), result.GetValue(waitOption), result.GetValue(timeoutOption), ct));
+    result.GetValue(priorityOption), result.GetValue(runIdOption), result.GetValue(waitOption), result.GetValue(timeoutOption),
+    result.GetValue(uniqueKeyOption), result.GetValue(expiresOption), ct));
 root.Subcommands.Add(queue);
 
 var taskOption = new Option<string?>("--task") { Description = "Only events of this task." };
@@ -85,7 +88,52 @@ errorsDiscard.SetAction((result, ct) => ErrorsCommandAsync(result.GetValue(error
     (JsonSerializer.Serialize(await manager.DiscardErrorsAsync(ids, ct), TaskBusJson.Options), 0)));
 root.Subcommands.Add(new Command("errors", "The runs that ended in the worker group's error queue: ls, requeue, discard.") { errorsList, errorsRequeue, errorsDiscard });
 
+var cancelIds = new Argument<string[]>("run-ids") { Description = "The runs' ids.", Arity = ArgumentArity.OneOrMore };
+var reasonOption = new Option<string?>("--reason") { Description = "Why; the run's error reads \"cancelled: <reason>\"." };
+var cancel = new Command("cancel", "Cancel runs: a queued run ends aborted now and never starts; a running run is stopped by its worker. "
+    + "Prints one JSON line per run; exit 1 if any had ended or is unknown. Needs the PostgreSQL store.") { cancelIds, reasonOption };
+cancel.SetAction((result, ct) => CancelAsync(result.GetValue(cancelIds) ?? [], result.GetValue(reasonOption), ct));
+root.Subcommands.Add(cancel);
+
 return await root.Parse(commandArgs).InvokeAsync();
+
+// Cancels act on runs other processes hold: without the shared store there is nothing to act on.
+async Task<int> CancelAsync(string[] ids, string? reason, CancellationToken cancellationToken)
+{
+    if (ids.FirstOrDefault(id => !Guid.TryParse(id, out _)) is { } notAnId)
+        return CommandLineHost.Fail($"run id '{notAnId}' is not a GUID");
+    var exitCode = 0;
+    var hostExit = await QueueCommandAsync(async manager =>
+    {
+        var lines = new List<string>(ids.Length);
+        foreach (var id in ids)
+        {
+            var outcome = await manager.CancelAsync(id, reason, cancellationToken);
+            if (outcome.Result is CancelResult.Ended or CancelResult.NotFound)
+                exitCode = 1;
+            lines.Add(JsonSerializer.Serialize(new { runId = outcome.RunId, result = ResultName(outcome.Result), run = outcome.Run }, TaskBusJson.Options));
+        }
+        return string.Join(Environment.NewLine, lines);
+    }, null, needsSharedStore: "cancel");
+    return hostExit == 0 ? exitCode : hostExit;
+
+    static string ResultName(CancelResult result) => result switch
+    {
+        CancelResult.Cancelled => "cancelled",
+        CancelResult.Stopping => "stopping",
+        CancelResult.Ended => "ended",
+        _ => "not_found",
+    };
+}
+
+// One line naming the setting when a command needs the store every process shares and this one has its own.
+int? RefuseWithoutSharedStore(IHost host, string what)
+{
+    var options = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value;
+    if (options.Store.Provider == TaskStoreProvider.PostgreSQL)
+        return null;
+    return CommandLineHost.Fail($"TaskBus:Store:Provider: {what} needs the store the workers share (PostgreSQL); with the memory store this process knows no run of theirs. Set TaskBus:Store:Provider=PostgreSQL and TaskBus:Store:ConnectionString.");
+}
 
 // A command on the error queue: some runs by id, or --all (never all by leaving the ids out).
 async Task<int> ErrorsCommandAsync(string[]? ids, bool all, Func<TaskManager, IReadOnlyCollection<string>?, Task<(string Output, int ExitCode)>> command)
@@ -105,7 +153,7 @@ async Task<int> ErrorsCommandAsync(string[]? ids, bool all, Func<TaskManager, IR
 }
 
 // A command on the queue itself: one JSON line on success; a bad priority or an unusable broker is one error line, exit 2.
-async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, string? priorityText)
+async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, string? priorityText, string? needsSharedStore = null)
 {
     if (priorityText is not null && !TaskStateExtensions.TryParsePriority(priorityText, out _))
         return CommandLineHost.Fail($"priority '{priorityText}' is not high, medium or low");
@@ -113,6 +161,8 @@ async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, strin
         return CommandLineHost.BadInput;
     await using (CommandLineHost.Releasing(host))
     {
+        if (needsSharedStore is not null && RefuseWithoutSharedStore(host, needsSharedStore) is { } refused)
+            return refused;
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         var manager = host.Services.GetRequiredService<TaskManager>();
@@ -126,7 +176,9 @@ async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, strin
     }
 }
 
-async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, CancellationToken cancellationToken)
+async Task<int> QueueAsync(
+    string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, string? uniqueKey, string? expiresText,
+    CancellationToken cancellationToken)
 {
     // On a terminal, --wait shows each state of the run on stderr as it comes; stdout keeps the one JSON line.
     string? watched = null;
@@ -152,6 +204,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
     {
         var manager = host.Services.GetRequiredService<TaskManager>();
         TaskRun run;
+        QueueOptions options;
         try
         {
             var task = manager.Registry.Get(taskName);
@@ -160,12 +213,21 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
             if (wait && timeoutSeconds <= 0)
                 throw new ArgumentException($"--timeout must be positive, not {timeoutSeconds.ToString(CultureInfo.InvariantCulture)}");
             run = manager.CreateTaskRun(taskName, parameters, runId, priority);
+            options = new QueueOptions
+            {
+                UniqueKey = uniqueKey is null ? null : uniqueKey.Length > 0 ? uniqueKey : throw new ArgumentException("--unique-key cannot be empty"),
+                Expires = expiresText is null ? null : Durations.Parse(expiresText, "--expires"),
+            };
+            if (wait && (options.UniqueKey is not null || options.Expires is not null))
+                throw new ArgumentException("--wait cannot be combined with --unique-key or --expires");
             Volatile.Write(ref watched, run.Id);
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
             return CommandLineHost.Fail(ex.Message);
         }
+        if ((options.UniqueKey is not null || manager.Registry.Get(taskName).Unique) && RefuseWithoutSharedStore(host, "a unique run") is { } refused)
+            return refused;
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         // The run is printed once the broker has it: a run that could not be queued is one error line, exit 2.
@@ -175,7 +237,7 @@ async Task<int> QueueAsync(string taskName, string? json, string[] pairs, string
             {
                 if (!wait)
                 {
-                    await manager.QueueAsync(run, cancellationToken);
+                    run = await manager.QueueAsync(run, options, cancellationToken);
                     Console.WriteLine(CommandLineHost.ToJson(run));
                     return 0;
                 }
