@@ -95,7 +95,81 @@ var cancel = new Command("cancel", "Cancel runs: a queued run ends aborted now a
 cancel.SetAction((result, ct) => CancelAsync(result.GetValue(cancelIds) ?? [], result.GetValue(reasonOption), ct));
 root.Subcommands.Add(cancel);
 
+var requeueId = new Argument<string?>("run-id") { Description = "One run that has ended; or leave it out and give filters.", Arity = ArgumentArity.ZeroOrOne };
+var requeueTask = new Option<string?>("--task") { Description = "Only runs of this task." };
+var requeueState = new Option<string?>("--state") { Description = "Only runs in this state (failure, aborted, …)." };
+var requeueStart = new Option<string?>("--start") { Description = "Only runs queued at or after this time (ISO 8601)." };
+var requeueEnd = new Option<string?>("--end") { Description = "Only runs queued before this time (ISO 8601)." };
+var requeueLimit = new Option<int>("--limit") { Description = "At most this many runs, newest first.", DefaultValueFactory = _ => 100 };
+var dryRunOption = new Option<bool>("--dry-run") { Description = "Queue nothing: say how many would be queued again." };
+var requeue = new Command("requeue", "Queue runs that have ended again, one by id or all a filter matches: each a new run whose fromRunId is the old one. "
+    + "Prints a JSON report; exit 1 if any was not queued again. Needs the PostgreSQL store.")
+{
+    requeueId, requeueTask, requeueState, requeueStart, requeueEnd, requeueLimit, dryRunOption,
+};
+requeue.SetAction((result, ct) => RequeueAsync(
+    result.GetValue(requeueId), result.GetValue(requeueTask), result.GetValue(requeueState), result.GetValue(requeueStart), result.GetValue(requeueEnd),
+    result.GetValue(requeueLimit), result.GetValue(dryRunOption), ct));
+root.Subcommands.Add(requeue);
+
 return await root.Parse(commandArgs).InvokeAsync();
+
+async Task<int> RequeueAsync(string? id, string? task, string? state, string? start, string? end, int limit, bool dryRun, CancellationToken cancellationToken)
+{
+    RunFilter? filter = null;
+    try
+    {
+        if (id is not null)
+        {
+            if ((task ?? state ?? start ?? end) is not null || dryRun)
+                throw new ArgumentException("give a run id, or filters (--task, --state, --start, --end, --limit, --dry-run), not both");
+            if (!Guid.TryParse(id, out _))
+                throw new ArgumentException($"run id '{id}' is not a GUID");
+        }
+        else if ((task ?? state ?? start ?? end) is null)
+        {
+            throw new ArgumentException("give a run id, or at least one of --task, --state, --start, --end");
+        }
+        else
+        {
+            filter = new RunFilter
+            {
+                Task = task,
+                State = state is null ? null : TaskStateExtensions.ParseState(state),
+                From = start is null ? null : DateTimeOffset.Parse(start, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                To = end is null ? null : DateTimeOffset.Parse(end, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                Limit = limit is >= 1 and <= 100_000 ? limit : throw new ArgumentException($"--limit must be between 1 and 100000, not {limit}"),
+            };
+        }
+    }
+    catch (FormatException ex)
+    {
+        return CommandLineHost.Fail($"--start/--end: {ex.Message}");
+    }
+    catch (ArgumentException ex)
+    {
+        return CommandLineHost.Fail(ex.Message);
+    }
+    var exitCode = 0;
+    var hostExit = await QueueCommandAsync(async manager =>
+    {
+        if (filter is null)
+        {
+            var outcome = await manager.RequeueAsync(id!, cancellationToken);
+            exitCode = outcome?.NewRunId is null ? 1 : 0;
+            return outcome is null
+                ? JsonSerializer.Serialize(new { runId = id, error = $"run {id} not found" }, TaskBusJson.Options)
+                : JsonSerializer.Serialize(outcome, TaskBusJson.Options);
+        }
+        if (filter.Task is { } name)
+            manager.Registry.Get(name);
+        var outcomes = await manager.RequeueRunsAsync(filter, dryRun, cancellationToken);
+        var requeued = dryRun ? outcomes.Count(o => o.Error is null) : outcomes.Count(o => o.NewRunId is not null);
+        exitCode = requeued == outcomes.Count ? 0 : 1;
+        return JsonSerializer.Serialize(new { dryRun, matched = outcomes.Count, requeued, outcomes }, TaskBusJson.Options);
+    }, null, needsSharedStore: "requeue");
+    return hostExit == 0 ? exitCode : hostExit;
+}
 
 // Cancels act on runs other processes hold: without the shared store there is nothing to act on.
 async Task<int> CancelAsync(string[] ids, string? reason, CancellationToken cancellationToken)

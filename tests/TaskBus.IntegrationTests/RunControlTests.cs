@@ -234,6 +234,51 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
     }
 
     [Fact]
+    public async Task TwoHundredFailedRuns_RequeuedByOneFilterFromTheCommandLine_TheDryRunCountsThemFirst_EachNewRunLinkedToItsFailure()
+    {
+        var queue = RabbitMqFixture.NewQueueName("requeue");
+        try
+        {
+            await using var watcher = await EventWatcher.StartAsync(rabbit, ordered: false);
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, "--TaskBus:MaxConcurrentTasks=32"]);
+            await using var publisher = await PublisherHost.StartAsync(rabbit, queue, configure: SharedStore);
+            var failed = new HashSet<string>();
+            for (var i = 0; i < 200; i++)
+                failed.Add((await publisher.Manager.QueueAsync("retryable", new Retryable { FailTimes = 10 })).Id);
+            // Four rounds each (three retries), the last one final.
+            await watcher.WaitForCount(e => failed.Contains(e.Id) && e.State == TaskState.Failure && e.RetryAttempt == 3, 200, TimeSpan.FromSeconds(120));
+            await using (var store = new PostgresTaskStore(_postgres.ConnectionString))
+            {
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while ((await store.QueryRunsAsync(new TaskBus.Storage.TaskRunQuery { Task = "retryable", State = TaskState.Failure, Limit = 1000 }, deadline.Token)).Runs.Count(r => r.RetryAttempt == 3) < 200)
+                    await Task.Delay(50, deadline.Token);
+            }
+            string[] filter = ["requeue", "--task", "retryable", "--state", "failure", "--limit", "1000", .. Store];
+
+            var dry = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, [.. filter, "--dry-run"]));
+            Assert.Equal(0, await dry.WaitForExitAsync());
+            var dryReport = JsonDocument.Parse(Assert.Single(dry.StdoutLines)).RootElement;
+            Assert.Equal((200, 200, true), (dryReport.GetProperty("matched").GetInt32(), dryReport.GetProperty("requeued").GetInt32(), dryReport.GetProperty("dryRun").GetBoolean()));
+            var requeue = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, filter));
+            Assert.Equal(0, await requeue.WaitForExitAsync());
+            var report = JsonDocument.Parse(Assert.Single(requeue.StdoutLines)).RootElement;
+
+            Assert.Equal(200, report.GetProperty("requeued").GetInt32());
+            var links = report.GetProperty("outcomes").EnumerateArray()
+                .Select(o => (Old: o.GetProperty("failed").GetProperty("runId").GetString()!, New: o.GetProperty("newRunId").GetString()!))
+                .ToList();
+            Assert.Equal(failed.Order(), links.Select(l => l.Old).Order());
+            Assert.Equal(200, links.Select(l => l.New).Distinct().Count());
+            foreach (var (old, fresh) in links)
+                Assert.Equal(old, (await watcher.WaitFor(e => e.Id == fresh && e.State == TaskState.Queued)).FromRunId);
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    [Fact]
     public async Task TheCommandLine_WithoutTheSharedStore_RefusesToCancelOrQueueUnique_NamingTheSetting()
     {
         var queue = RabbitMqFixture.NewQueueName("no-store");

@@ -113,6 +113,12 @@ public static class TaskBusHttpExtensions
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
+        api.MapPost("/tasks-history/{id}/requeue", RequeueRunAsync)
+            .WithSummary("Queue a run that has ended again: a new run, same task and params, fromRunId this one (200); still queued or running, "
+                + "params holding a secret (stored masked), or a task this process does not know: 409 with the reason; unknown: 404");
+        api.MapPost("/tasks-history/requeue", RequeueRunsAsync)
+            .WithSummary("Queue again every run of the history the filters match (task, state, start, end; newest first, up to limit, default 100): "
+                + "each a new run whose fromRunId is the old one; dryRun=true only says which would be (requeued counts them)");
         api.MapPost("/tasks-history/{id}/cancel", CancelAsync)
             .WithSummary("Cancel a run, with an optional reason: queued, it ends aborted now (200) and never starts; running, its worker stops it (202, "
                 + "it ends aborted); ended, 409 with its state; unknown, 404. Needs the PostgreSQL store to reach other processes");
@@ -345,6 +351,58 @@ public static class TaskBusHttpExtensions
     }
 
     private static readonly string[] HistoryFilters = ["task", "tags", "state", "start", "end", "params", "limit", "cursor"];
+
+    private static readonly string[] RequeueFilters = ["task", "state", "start", "end", "limit", "dryRun"];
+
+    private static async Task<Results<Ok<RequeueOutcome>, NotFound<ApiError>, Conflict<RequeueOutcome>, UnprocessableEntity<ApiError>>> RequeueRunAsync(
+        string id, TaskManager manager, CancellationToken cancellationToken)
+    {
+        RequeueOutcome? outcome;
+        try
+        {
+            outcome = await manager.RequeueAsync(id, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        if (outcome is null)
+            return TypedResults.NotFound(new ApiError($"run {id} not found"));
+        return outcome.NewRunId is null ? TypedResults.Conflict(outcome) : TypedResults.Ok(outcome);
+    }
+
+    private static async Task<Results<Ok<RequeueReport>, UnprocessableEntity<ApiError>>> RequeueRunsAsync(
+        string? task, string? state, string? start, string? end, string? limit, string? dryRun, HttpRequest request, TaskManager manager, CancellationToken cancellationToken)
+    {
+        RunFilter filter;
+        bool dry;
+        try
+        {
+            if (request.Query.Keys.FirstOrDefault(k => !RequeueFilters.Contains(k, StringComparer.Ordinal)) is { } unknown)
+                throw new ArgumentException($"unknown filter '{unknown}'; the filters are {string.Join(", ", RequeueFilters)}");
+            var size = 100;
+            if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > 100_000))
+                throw new ArgumentException($"limit must be a whole number between 1 and 100000, not '{limit}'");
+            dry = dryRun is null ? false : bool.TryParse(dryRun, out var parsed) ? parsed : throw new ArgumentException($"dryRun must be true or false, not '{dryRun}'");
+            if (task is not null && !manager.Registry.Contains(task))
+                throw new ArgumentException($"Task {task} not found");
+            filter = new RunFilter
+            {
+                Task = task,
+                State = state is null ? null : TaskStateExtensions.ParseState(state),
+                From = Timestamp("start", start),
+                To = Timestamp("end", end),
+                Limit = size,
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        var outcomes = await manager.RequeueRunsAsync(filter, dry, cancellationToken);
+        return TypedResults.Ok(new RequeueReport(
+            dry, outcomes.Count, dry ? outcomes.Count(o => o.Error is null) : outcomes.Count(o => o.NewRunId is not null), outcomes));
+    }
 
     private static async Task<Results<Ok<TaskRunPage>, UnprocessableEntity<ApiError>>> HistoryAsync(
         string? task, string[]? tags, string? state, string? start, string? end, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "params")] string? parameters, string? limit, string? cursor,

@@ -11,8 +11,8 @@ namespace TaskBus.Client;
 /// <param name="MessageType">The message type it was sent as, where the body tells.</param>
 public sealed record FailedMessage(string RunId, string Task, string Reason, DateTimeOffset? FailedAt, string? MessageType);
 
-/// <summary>What became of one failed message asked to be queued again.</summary>
-/// <param name="Failed">The failed message.</param>
+/// <summary>What became of one run asked to be queued again: a failed message, or a run in the history.</summary>
+/// <param name="Failed">The run asked for: the failed message, or, for a run of the history, its id, task, error (or state) and end.</param>
 /// <param name="NewRunId">The new run queued in its place (its <c>fromRunId</c> is the failed run); null when none was.</param>
-/// <param name="Error">Why it was not queued again (it stays in the error queue); null when it was.</param>
+/// <param name="Error">Why it was not (or, in a dry run, would not be) queued again; a failed message stays in the error queue. Null when it was.</param>
 public sealed record RequeueOutcome(FailedMessage Failed, string? NewRunId, string? Error);

@@ -316,34 +316,126 @@ public sealed partial class TaskManager : IRunQueue
             // and that one may yet be queued while its message stays here.
             if (unconfirmed is not null)
                 return (false, new RequeueOutcome(failed, null, $"not tried: the broker did not confirm an earlier run ({unconfirmed})"));
-            if (!Registry.TryGet(failed.Task, out var task))
-                return (false, new RequeueOutcome(failed, null, $"no task '{failed.Task}' in this process"));
             if (message.Params is not { } parameters)
                 return (false, new RequeueOutcome(failed, null, "its body is no message: nothing to run again"));
-            TaskRun run;
-            try
-            {
-                run = RunFactory.Again(task, parameters, Guid.NewGuid(), failed.RunId);
-            }
-            catch (TaskParamsException ex)
-            {
-                return (false, new RequeueOutcome(failed, null, ex.Message));
-            }
-            try
-            {
-                await QueueAsync(run, cancellationToken);
-            }
-            catch (TaskQueueException ex)
-            {
-                if (ex.NotConfirmed)
-                    unconfirmed = run.Id;
-                return (false, new RequeueOutcome(failed, null, ex.Message));
-            }
-            return (true, new RequeueOutcome(failed, run.Id, null));
+            var (outcome, notConfirmed) = await AgainAsync(failed, parameters, dryRun: false, cancellationToken);
+            if (notConfirmed)
+                unconfirmed = outcome.Failed.RunId;
+            return (outcome.NewRunId is not null, outcome);
         }, cancellationToken);
         var requeued = outcomes.Count(o => o.NewRunId is not null);
         LogErrorsRequeued(_logger, requeued, outcomes.Count - requeued, Options.QueueName);
         return outcomes;
+    }
+
+    /// <summary>
+    /// Queues again one run of the history that has ended: a new run with the same task and params, <c>fromRunId</c> the
+    /// old run, by the same path as a requeue from the error queue. A run still queued or running, a run whose params
+    /// hold a secret (stored masked: they cannot be rebuilt), a task this process does not know: refused, with the reason.
+    /// </summary>
+    /// <returns>The outcome; null when no run has this id.</returns>
+    public async Task<RequeueOutcome?> RequeueAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        var id = ParseRunId(runId).ToString("N");
+        await _writer.FlushAsync().WaitAsync(cancellationToken);
+        return await _store.GetRunAsync(id, cancellationToken) is { } stored ? (await RequeueStoredAsync(stored, dryRun: false, cancellationToken)).Outcome : null;
+    }
+
+    /// <summary>
+    /// Queues again every run of the history that <paramref name="filter"/> matches, newest first, up to its limit, as
+    /// <see cref="RequeueAsync(string, CancellationToken)"/> does one. A dry run queues nothing: each outcome says
+    /// whether its run would be queued again (no error) or why not.
+    /// </summary>
+    public async Task<IReadOnlyList<RequeueOutcome>> RequeueRunsAsync(RunFilter filter, bool dryRun = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(filter.Limit, 1, nameof(filter));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(filter.Limit, 100_000, nameof(filter));
+        if (filter.Task is { } name)
+            Registry.Get(name);
+        await _writer.FlushAsync().WaitAsync(cancellationToken);
+        // Every matching run is read before any is queued: the new runs never match the pages still to come.
+        var matched = new List<TaskRunEvent>(Math.Min(filter.Limit, 1000));
+        string? cursor = null;
+        do
+        {
+            var page = await _store.QueryRunsAsync(new TaskRunQuery
+            {
+                Task = filter.Task,
+                State = filter.State,
+                From = filter.From,
+                To = filter.To,
+                Limit = Math.Min(1000, filter.Limit - matched.Count),
+                Cursor = cursor,
+            }, cancellationToken);
+            matched.AddRange(page.Runs);
+            cursor = page.Next;
+        }
+        while (cursor is not null && matched.Count < filter.Limit);
+        var outcomes = new List<RequeueOutcome>(matched.Count);
+        string? unconfirmed = null;
+        foreach (var stored in matched)
+        {
+            // After a run the broker did not confirm, nothing more is tried: each would wait out the publish timeout.
+            if (unconfirmed is not null)
+            {
+                outcomes.Add(new RequeueOutcome(Asked(stored), null, $"not tried: the broker did not confirm an earlier run ({unconfirmed})"));
+                continue;
+            }
+            var (outcome, notConfirmed) = await RequeueStoredAsync(stored, dryRun, cancellationToken);
+            outcomes.Add(outcome);
+            if (notConfirmed)
+                unconfirmed = stored.Id;
+        }
+        var requeued = outcomes.Count(o => o.NewRunId is not null);
+        LogRunsRequeued(_logger, dryRun ? 0 : requeued, outcomes.Count, dryRun);
+        return outcomes;
+    }
+
+    private async Task<(RequeueOutcome Outcome, bool NotConfirmed)> RequeueStoredAsync(TaskRunEvent stored, bool dryRun, CancellationToken cancellationToken)
+    {
+        var asked = Asked(stored);
+        if (!stored.State.IsFinished() || stored.State == TaskState.Interrupted)
+            return (new RequeueOutcome(asked, null, $"run {stored.Id} is {stored.State.ToWire()}: only a run that has ended is queued again"), false);
+        if (!Registry.TryGet(stored.Task, out var task))
+            return (new RequeueOutcome(asked, null, $"no task '{stored.Task}' in this process"), false);
+        if (stored.Params is not { } parameters)
+            return (new RequeueOutcome(asked, null, $"run {stored.Id} has no params stored: nothing to run again"), false);
+        if (SecretParams.FirstMasked(parameters, task.ParamsType) is { } secret)
+            return (new RequeueOutcome(asked, null, $"run {stored.Id}'s params hold the secret '{secret}', stored masked: they cannot be rebuilt; queue it anew with its params"), false);
+        return await AgainAsync(asked, parameters, dryRun, cancellationToken);
+    }
+
+    private static FailedMessage Asked(TaskRunEvent stored) => new(stored.Id, stored.Task, stored.Error ?? stored.State.ToWire(), stored.End, null);
+
+    /// <summary>
+    /// The one way a run is queued again (from the error queue or the history): a new run of the same task with the
+    /// same params, <c>fromRunId</c> the old run. The second value is true when the broker did not confirm it.
+    /// </summary>
+    private async Task<(RequeueOutcome Outcome, bool NotConfirmed)> AgainAsync(FailedMessage asked, object parameters, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (!Registry.TryGet(asked.Task, out var task))
+            return (new RequeueOutcome(asked, null, $"no task '{asked.Task}' in this process"), false);
+        TaskRun run;
+        try
+        {
+            run = RunFactory.Again(task, parameters, Guid.NewGuid(), asked.RunId);
+        }
+        catch (TaskParamsException ex)
+        {
+            return (new RequeueOutcome(asked, null, ex.Message), false);
+        }
+        if (dryRun)
+            return (new RequeueOutcome(asked, null, null), false);
+        try
+        {
+            await QueueAsync(run, cancellationToken);
+        }
+        catch (TaskQueueException ex)
+        {
+            return (new RequeueOutcome(asked, null, ex.Message), ex.NotConfirmed);
+        }
+        return (new RequeueOutcome(asked, run.Id, null), false);
     }
 
     /// <summary>A snapshot of what this process is doing.</summary>
@@ -394,6 +486,9 @@ public sealed partial class TaskManager : IRunQueue
 
     [LoggerMessage(EventId = 1906, Level = LogLevel.Information, Message = "Not queued: {Task}.{RunId} holds unique key {Key} and is queued or running")]
     private static partial void LogDeduplicated(ILogger logger, string task, string runId, string key);
+
+    [LoggerMessage(EventId = 1907, Level = LogLevel.Information, Message = "Requeued {Count} of {Matched} runs of the history (dry run: {DryRun})")]
+    private static partial void LogRunsRequeued(ILogger logger, int count, int matched, bool dryRun);
 
     [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
     private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);

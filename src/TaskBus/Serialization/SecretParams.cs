@@ -28,6 +28,11 @@ internal static class SecretParams
         return JsonSerializer.SerializeToElement(copy, TaskBusJson.Options);
     }
 
+    /// <summary>The first secret property of <paramref name="type"/> that <paramref name="shown"/> (params as stored) holds masked, or null.</summary>
+    public static string? FirstMasked(JsonElement shown, Type type) =>
+        shown.ValueKind != JsonValueKind.Object ? null
+            : SecretNames.GetOrAdd(type, Find).FirstOrDefault(name => shown.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null);
+
     // The JSON names of the secret properties, as TaskBus serializes params (naming policy, [JsonPropertyName]).
     private static string[] Find(Type type) =>
         [.. TaskBusJson.Options.GetTypeInfo(type).Properties

@@ -114,6 +114,68 @@ public sealed class RunControlTests : HarnessTest
         Assert.True(await Services.Harness.Consumed.Any<Noop>(x => x.Context.MessageId == run.Guid && x.Context.Headers.Get<string>("TaskBus-Expires") != null));
     }
 
+    [Fact]
+    public async Task Requeue_ARunThatEnded_QueuesANewRunLinkedToIt_ButNotOneStillRunning()
+    {
+        var gate = Gates.New();
+        var failed = await Services.Manager.QueueAsync("failing", new Failing { N = 1 });
+        var running = await Services.Manager.QueueAsync("held_unique", new HeldUnique { Gate = gate });
+        await Recorder.WaitForFinal(failed.Id);
+        await Recorder.WaitFor(e => e.Id == running.Id && e.State == TaskState.Running);
+
+        var again = await Services.Manager.RequeueAsync(failed.Id);
+        var refused = await Services.Manager.RequeueAsync(running.Id);
+        var unknown = await Services.Manager.RequeueAsync(Guid.NewGuid().ToString());
+        Gates.Open(gate);
+
+        Assert.NotNull(again!.NewRunId);
+        Assert.Equal((failed.Id, "failing", "InvalidOperationException: failing 1"), (again.Failed.RunId, again.Failed.Task, again.Failed.Reason));
+        var rerun = await Recorder.WaitForFinal(again.NewRunId);
+        Assert.Equal((TaskState.Failure, failed.Id), (rerun.State, rerun.FromRunId));
+        Assert.Null(refused!.NewRunId);
+        Assert.Equal($"run {running.Id} is running: only a run that has ended is queued again", refused.Error);
+        Assert.Null(unknown);
+    }
+
+    [Fact]
+    public async Task RequeueRuns_ByFilter_DryRunOnlyCounts_ThenEachMatchIsQueuedAgain_UpToTheLimit()
+    {
+        var failures = new List<string>();
+        for (var i = 0; i < 5; i++)
+            failures.Add((await Services.Manager.QueueAsync("failing", new Failing { N = i })).Id);
+        var other = await Services.Manager.QueueAsync("noop");
+        foreach (var id in failures.Append(other.Id))
+            await Recorder.WaitForFinal(id);
+        var filter = new RunFilter { Task = "failing", State = TaskState.Failure };
+
+        var dry = await Services.Manager.RequeueRunsAsync(filter, dryRun: true);
+        var limited = await Services.Manager.RequeueRunsAsync(filter with { Limit = 2 });
+
+        Assert.Equal(5, dry.Count);
+        Assert.All(dry, o => Assert.Equal((null, null), (o.NewRunId, o.Error)));
+        Assert.Equal(failures.AsEnumerable().Reverse().Take(2), limited.Select(o => o.Failed.RunId));
+        foreach (var outcome in limited)
+            Assert.Equal(outcome.Failed.RunId, (await Recorder.WaitForFinal(outcome.NewRunId!)).FromRunId);
+        Assert.Equal(7, Recorder.Events.Where(e => e.Task == "failing" && e.State == TaskState.Queued).Select(e => e.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Requeue_ARunWhoseParamsHoldASecret_IsRefusedNamingIt_NeverQueuedMasked()
+    {
+        await using var services = await TestServices.StartAsync(tasks: b => b.AddTask<Serialization.LoginTask>());
+        var recorder = new RunRecorder(services.Manager);
+        var run = await services.Manager.QueueAsync("login", new Serialization.Login { User = "ann", Password = "pw" });
+        await recorder.WaitForFinal(run.Id);
+
+        var outcome = await services.Manager.RequeueAsync(run.Id);
+        var filtered = await services.Manager.RequeueRunsAsync(new RunFilter { Task = "login" });
+
+        Assert.Null(outcome!.NewRunId);
+        Assert.Equal($"run {run.Id}'s params hold the secret 'password', stored masked: they cannot be rebuilt; queue it anew with its params", outcome.Error);
+        Assert.Equal(outcome.Error, Assert.Single(filtered).Error);
+        Assert.Single(recorder.Events, e => e.State == TaskState.Queued);
+    }
+
     /// <summary>Counts the consumed deliveries of one message id.</summary>
     private sealed class Deliveries(Guid messageId) : IConsumeObserver
     {

@@ -124,6 +124,28 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requeue_OneRunOrAFilteredHistory_WithADryRun()
+    {
+        using var post = await _http.PostAsJsonAsync("/tasks/dummy", new { sleep = 0, error = true });
+        var failed = (await post.Content.ReadFromJsonAsync<TaskRunEvent>(Json))!;
+        await WaitStoredAsync(failed.Id);
+
+        using var dry = await _http.PostAsync("/tasks-history/requeue?task=dummy&state=failure&dryRun=true", null);
+        using var one = await _http.PostAsync($"/tasks-history/{failed.Id}/requeue", null);
+        using var unknown = await _http.PostAsync($"/tasks-history/{Guid.NewGuid():N}/requeue", null);
+        using var badFilter = await _http.PostAsync("/tasks-history/requeue?task=dummy&colour=red", null);
+        var report = JsonDocument.Parse(await dry.Content.ReadAsStringAsync()).RootElement;
+        var outcome = JsonDocument.Parse(await one.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal((HttpStatusCode.OK, true, 1, 1), (dry.StatusCode, report.GetProperty("dryRun").GetBoolean(), report.GetProperty("matched").GetInt32(), report.GetProperty("requeued").GetInt32()));
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        var again = outcome.GetProperty("newRunId").GetString()!;
+        Assert.Equal(failed.Id, (await _recorder.WaitForFinal(again)).FromRunId);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, badFilter.StatusCode);
+    }
+
+    [Fact]
     public async Task PatchDisabled_ThenPost_LastRunIsAborted()
     {
         using var patch = await _http.PatchAsJsonAsync("/tasks/dummy", new { enabled = false });
@@ -380,7 +402,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     {
         var document = await _http.GetStringAsync("/openapi/v1.json");
 
-        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}", "/tasks-history/{id}/cancel" })
+        foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}", "/tasks-history/{id}/cancel", "/tasks-history/{id}/requeue", "/tasks-history/requeue" })
             Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
     }
 

@@ -61,3 +61,16 @@ public sealed class HeldUniqueTask : ITask<HeldUnique>
 {
     public Task ExecuteAsync(HeldUnique parameters, CancellationToken cancellationToken) => Gates.WaitAsync(parameters.Gate, cancellationToken);
 }
+
+/// <summary>Params of <see cref="FailingTask"/>.</summary>
+public sealed record Failing
+{
+    public int N { get; init; }
+}
+
+/// <summary>Always fails, with no concurrency limit and no retry.</summary>
+[Task("failing")]
+public sealed class FailingTask : ITask<Failing>
+{
+    public Task ExecuteAsync(Failing parameters, CancellationToken cancellationToken) => throw new InvalidOperationException($"failing {parameters.N}");
+}
