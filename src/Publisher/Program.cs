@@ -95,6 +95,22 @@ var cancel = new Command("cancel", "Cancel runs: a queued run ends aborted now a
 cancel.SetAction((result, ct) => CancelAsync(result.GetValue(cancelIds) ?? [], result.GetValue(reasonOption), ct));
 root.Subcommands.Add(cancel);
 
+foreach (var (name, paused) in new[] { ("pause", true), ("resume", false) })
+{
+    var command = new Command(name, paused
+        ? "Pause the worker group (TaskBus:QueueName): its workers take no new run, the running ones finish; runs wait in the queue. Needs the PostgreSQL store."
+        : "Resume the paused worker group: its workers take runs again. Needs the PostgreSQL store.");
+    command.SetAction((_, ct) => QueueCommandAsync(async manager =>
+    {
+        if (paused)
+            await manager.PauseAsync(ct);
+        else
+            await manager.ResumeAsync(ct);
+        return JsonSerializer.Serialize(new { queue = manager.Options.QueueName, paused }, TaskBusJson.Options);
+    }, null, needsSharedStore: name));
+    root.Subcommands.Add(command);
+}
+
 var requeueId = new Argument<string?>("run-id") { Description = "One run that has ended; or leave it out and give filters.", Arity = ArgumentArity.ZeroOrOne };
 var requeueTask = new Option<string?>("--task") { Description = "Only runs of this task." };
 var requeueState = new Option<string?>("--state") { Description = "Only runs in this state (failure, aborted, …)." };

@@ -186,6 +186,9 @@ public static class TaskBusHostingExtensions
     private static void AddConsuming(IServiceCollection services)
     {
         services.AddSingleton<RunStandings>();
+        services.AddSingleton<RunIntake>();
+        services.AddSingleton<TaskEndpointSwitch>();
+        services.AddSingleton<IRunIntakeSwitch>(sp => sp.GetRequiredService<TaskEndpointSwitch>());
         services.AddSingleton<RunProcessor>();
         services.AddSingleton(sp => new ConsumePath(sp.GetRequiredService<RunLifecycle>(), sp.GetRequiredService<RunProcessor>()));
     }
@@ -196,6 +199,9 @@ public static class TaskBusHostingExtensions
         services.AddHostedService<WorkerHeartbeat>();
         services.AddHostedService<TaskStorePruner>();
         services.AddHostedService<CancelWatcher>();
+        services.AddHostedService(sp => new PauseWatcher(
+            sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<RunIntake>(), sp.GetRequiredService<IRunIntakeSwitch>(),
+            sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.QueueName, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PauseWatcher>>()));
     }
 
     /// <summary>
@@ -213,7 +219,7 @@ public static class TaskBusHostingExtensions
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
-                    RabbitMqBus.Configure(cfg, Bound(context), context.GetRequiredService<TaskRegistry>(), ConsumePathOf(context));
+                    RabbitMqBus.Configure(cfg, Bound(context), context.GetRequiredService<TaskRegistry>(), ConsumePathOf(context), context.GetService<TaskEndpointSwitch>());
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
@@ -225,7 +231,8 @@ public static class TaskBusHostingExtensions
                     var registry = context.GetRequiredService<TaskRegistry>();
                     QueueRouting.RouteToQueueExchange(cfg, bound.QueueName, registry.Select(t => t.ParamsType));
                     if (bound.ConsumeTasks)
-                        cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(e, registry, bound, ConsumePathOf(context), context.GetRequiredService<InMemoryErrorQueue>()));
+                        cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(
+                            e, registry, bound, ConsumePathOf(context), context.GetService<TaskEndpointSwitch>(), context.GetRequiredService<InMemoryErrorQueue>()));
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }

@@ -279,6 +279,45 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
     }
 
     [Fact]
+    public async Task Pause_TheRunningRunsFinish_RunsQueuedWhilePausedWaitInTheQueue_AndAfterResumeAllSucceed()
+    {
+        var queue = RabbitMqFixture.NewQueueName("pause");
+        try
+        {
+            await using var watcher = await EventWatcher.StartAsync(rabbit, ordered: false);
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, "--TaskBus:MaxConcurrentTasks=2"]);
+            await using var publisher = await PublisherHost.StartAsync(rabbit, queue, configure: SharedStore);
+            var running = new[] { await publisher.Manager.QueueAsync("sleep", new Sleep { Ms = 1500 }), await publisher.Manager.QueueAsync("sleep", new Sleep { Ms = 1500 }) };
+            foreach (var run in running)
+                await watcher.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
+
+            var pause = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["pause", .. Store]));
+            Assert.Equal(0, await pause.WaitForExitAsync());
+            await worker.WaitForLineAsync(l => l.Contains($"Paused: group {queue} takes no runs", StringComparison.Ordinal));
+            foreach (var run in running)
+                Assert.Equal(TaskState.Success, (await watcher.WaitForFinal(run.Id)).State);
+            Assert.True(await publisher.Manager.IsPausedAsync());
+            var waiting = new List<string>();
+            for (var i = 0; i < 20; i++)
+                waiting.Add((await publisher.Manager.QueueAsync("noop")).Id);
+
+            // Confirmed by the broker, and in the queue: the paused worker holds none of them.
+            Assert.Equal(20u, await rabbit.MessageCountAsync(queue));
+            Assert.DoesNotContain(watcher.Events, e => waiting.Contains(e.Id) && e.State == TaskState.Running);
+            var resume = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["resume", .. Store]));
+            Assert.Equal(0, await resume.WaitForExitAsync());
+            foreach (var id in waiting)
+                Assert.Equal(TaskState.Success, (await watcher.WaitForFinal(id)).State);
+            Assert.False(await publisher.Manager.IsPausedAsync());
+            Assert.Contains($"Resumed: group {queue} takes runs again", worker.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    [Fact]
     public async Task TheCommandLine_WithoutTheSharedStore_RefusesToCancelOrQueueUnique_NamingTheSetting()
     {
         var queue = RabbitMqFixture.NewQueueName("no-store");

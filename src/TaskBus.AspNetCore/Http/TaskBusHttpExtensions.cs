@@ -102,6 +102,10 @@ public static class TaskBusHttpExtensions
         api.MapDelete("/tasks-queue/{priority}", ClearQueueAsync)
             .WithSummary("Remove the runs of one priority (high, medium, low) waiting in the queue; each ends aborted")
             .Produces<ApiError>(StatusCodes.Status501NotImplemented).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/tasks-queue/pause", (TaskManager manager, CancellationToken ct) => PauseAsync(true, manager, ct))
+            .WithSummary("Pause the worker group: within a second its workers take no new run, let the running ones finish and hand back what they held; runs wait in the queue");
+        api.MapPost("/tasks-queue/resume", (TaskManager manager, CancellationToken ct) => PauseAsync(false, manager, ct))
+            .WithSummary("Resume the worker group: within a second its workers take runs again");
         api.MapGet("/tasks-errors", ListErrorsAsync)
             .WithSummary("The runs waiting in the error queue (<queue>_error), oldest first: run id, task, reason, when; listing changes nothing")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
@@ -271,7 +275,17 @@ public static class TaskBusHttpExtensions
             Workers = await store.GetWorkersAsync(time.GetUtcNow() - WorkerHeartbeat.Ttl, cancellationToken),
             QueueLength = queue.Length,
             Queue = queue,
+            Paused = await manager.IsPausedAsync(cancellationToken),
         });
+    }
+
+    private static async Task<Ok<QueuePause>> PauseAsync(bool paused, TaskManager manager, CancellationToken cancellationToken)
+    {
+        if (paused)
+            await manager.PauseAsync(cancellationToken);
+        else
+            await manager.ResumeAsync(cancellationToken);
+        return TypedResults.Ok(new QueuePause(manager.Options.QueueName, paused));
     }
 
     private static async Task<Results<Ok<QueueCleared>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> ClearQueueAsync(

@@ -14,7 +14,15 @@ internal sealed record TasksStatus
 
     /// <summary>The queue: its name, length, counts per priority and where those come from.</summary>
     public TaskQueueStatus? Queue { get; init; }
+
+    /// <summary>True while the worker group is paused: its workers take no runs.</summary>
+    public bool Paused { get; init; }
 }
+
+/// <summary>The body of <c>POST /tasks-queue/pause</c> and <c>/resume</c>.</summary>
+/// <param name="Queue">The worker group's queue.</param>
+/// <param name="Paused">Whether it is paused now.</param>
+internal sealed record QueuePause(string Queue, bool Paused);
 
 /// <summary>The body of <c>DELETE /tasks-queue[/{priority}]</c>.</summary>
 /// <param name="Queue">The queue cleared.</param>

@@ -438,6 +438,27 @@ public sealed partial class TaskManager : IRunQueue
         return (new RequeueOutcome(asked, run.Id, null), false);
     }
 
+    /// <summary>
+    /// Pauses the worker group (<see cref="TaskBusOptions.QueueName"/>): within a second its workers take no new run, let
+    /// the runs running finish, and hand back the ones they held; runs queued meanwhile wait in the queue. Across
+    /// processes this needs the shared (PostgreSQL) store; with the memory store it pauses this process's worker.
+    /// </summary>
+    public async Task PauseAsync(CancellationToken cancellationToken = default)
+    {
+        await _store.SetPausedAsync(Options.QueueName, true, cancellationToken);
+        LogPauseSet(_logger, Options.QueueName, true);
+    }
+
+    /// <summary>Resumes the worker group paused by <see cref="PauseAsync"/>: within a second its workers take runs again.</summary>
+    public async Task ResumeAsync(CancellationToken cancellationToken = default)
+    {
+        await _store.SetPausedAsync(Options.QueueName, false, cancellationToken);
+        LogPauseSet(_logger, Options.QueueName, false);
+    }
+
+    /// <summary>True while the worker group is paused.</summary>
+    public Task<bool> IsPausedAsync(CancellationToken cancellationToken = default) => _store.IsPausedAsync(Options.QueueName, cancellationToken);
+
     /// <summary>A snapshot of what this process is doing.</summary>
     public TaskManagerStatus GetStatus() => Options.ConsumeTasks
         ? new TaskManagerStatus
@@ -489,6 +510,9 @@ public sealed partial class TaskManager : IRunQueue
 
     [LoggerMessage(EventId = 1907, Level = LogLevel.Information, Message = "Requeued {Count} of {Matched} runs of the history (dry run: {DryRun})")]
     private static partial void LogRunsRequeued(ILogger logger, int count, int matched, bool dryRun);
+
+    [LoggerMessage(EventId = 1908, Level = LogLevel.Information, Message = "Worker group {Queue} paused: {Paused}")]
+    private static partial void LogPauseSet(ILogger logger, string queue, bool paused);
 
     [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
     private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);

@@ -19,7 +19,7 @@ namespace TaskBus.Consuming;
 /// </summary>
 internal sealed partial class RunProcessor(
     ITaskStore store, StoreOutage outage, RunLifecycle lifecycle, TaskExecutor executor, IRunSender sender, RunsInProgress running, IServiceScopeFactory scopes,
-    RunStandings standings, ILogger<RunProcessor> logger, IBrokerState? broker = null) : IDisposable
+    RunStandings standings, ILogger<RunProcessor> logger, IBrokerState? broker = null, RunIntake? intake = null) : IDisposable
 {
     /// <summary>
     /// A run re-queued over its task's concurrency limit waits at least this long, even with a zero
@@ -45,6 +45,22 @@ internal sealed partial class RunProcessor(
     /// <param name="delivery">How the run was delivered.</param>
     /// <param name="cancellationToken">Cancelled when the run's message is taken back (shutdown).</param>
     public async Task<ConsumeOutcome> ProcessAsync(TaskDescriptor task, TaskRun run, Delivery delivery, CancellationToken cancellationToken)
+    {
+        if (intake is null)
+            return await ProcessCoreAsync(task, run, delivery, cancellationToken);
+        // While the group is paused a delivered run waits here, nothing of it told, until resumed or handed back.
+        await intake.EnterAsync(cancellationToken);
+        try
+        {
+            return await ProcessCoreAsync(task, run, delivery, cancellationToken);
+        }
+        finally
+        {
+            intake.Leave();
+        }
+    }
+
+    private async Task<ConsumeOutcome> ProcessCoreAsync(TaskDescriptor task, TaskRun run, Delivery delivery, CancellationToken cancellationToken)
     {
         if (run.ScheduledFor is not null && !await ClaimTickAsync(run, delivery.Redelivered, cancellationToken))
         {

@@ -13,8 +13,11 @@ internal static class TaskEndpoint
     /// in-memory transport).
     /// </summary>
     public static void Configure(
-        IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path, InMemoryErrorQueue? errorQueue = null)
+        IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path, TaskEndpointSwitch? pause = null,
+        InMemoryErrorQueue? errorQueue = null)
     {
+        if (pause is not null)
+            endpoint.ConnectReceiveEndpointObserver(pause);
         // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
         endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
         endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;

@@ -83,6 +83,10 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             run_id text NOT NULL,
             held timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (task, key));
+        CREATE TABLE taskbus_groups (
+            queue text PRIMARY KEY,
+            paused boolean NOT NULL DEFAULT false,
+            changed timestamptz NOT NULL DEFAULT now());
         """,
     ];
 
@@ -444,6 +448,26 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             if (attempt == 5)
                 throw new InvalidOperationException($"the unique key '{key}' of task {task} could not be taken or read");
         }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT paused FROM taskbus_groups WHERE queue = $1");
+        command.Parameters.Add(new() { Value = group });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    /// <inheritdoc />
+    public async Task SetPausedAsync(string group, bool paused, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO taskbus_groups (queue, paused) VALUES ($1, $2)
+            ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused, changed = now()
+            """);
+        command.Parameters.Add(new() { Value = group });
+        command.Parameters.Add(new() { Value = paused });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc />

@@ -12,7 +12,8 @@ internal static class RabbitMqBus
     /// The broker, the group's runs routed to its queue (a plain publish of a task's record included), and, for a
     /// consuming process, the queue's receive endpoint with its three priorities.
     /// </summary>
-    public static void Configure(IRabbitMqBusFactoryConfigurator configurator, TaskBusOptions options, TaskRegistry registry, Lazy<ConsumePath> path)
+    public static void Configure(
+        IRabbitMqBusFactoryConfigurator configurator, TaskBusOptions options, TaskRegistry registry, Lazy<ConsumePath> path, TaskEndpointSwitch? pause = null)
     {
         configurator.Host(new Uri(options.RabbitMQ.Url));
         configurator.RouteTaskMessages(options.QueueName, registry.Select(t => t.ParamsType));
@@ -21,7 +22,7 @@ internal static class RabbitMqBus
             configurator.ReceiveEndpoint(options.QueueName, endpoint =>
             {
                 endpoint.EnablePriority(RunStamp.MaxPriority);
-                TaskEndpoint.Configure(endpoint, registry, options, path);
+                TaskEndpoint.Configure(endpoint, registry, options, path, pause);
             });
         }
     }

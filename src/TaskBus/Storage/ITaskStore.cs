@@ -90,6 +90,12 @@ internal interface ITaskStore
     /// </summary>
     Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken);
 
+    /// <summary>True while the worker group of queue <paramref name="group"/> is paused: its workers take no runs.</summary>
+    Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken);
+
+    /// <summary>Pauses (or resumes) the worker group of queue <paramref name="group"/>, for every worker that shares the store.</summary>
+    Task SetPausedAsync(string group, bool paused, CancellationToken cancellationToken);
+
     /// <summary>Workers whose last heartbeat is at or after <paramref name="since"/>.</summary>
     Task<IReadOnlyList<WorkerStatus>> GetWorkersAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }

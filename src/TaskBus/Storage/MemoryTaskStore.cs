@@ -20,6 +20,7 @@ internal sealed class MemoryTaskStore : ITaskStore
     private readonly Dictionary<string, (long Seq, string Reason, DateTimeOffset At)> _cancels = new(StringComparer.Ordinal);
     private readonly List<RunCancel> _cancelOrder = [];
     private readonly Dictionary<(string Task, string Key), (string RunId, DateTimeOffset Held)> _keys = [];
+    private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
     private readonly TimeProvider _time = TimeProvider.System;
     private long _cancelSeq;
 
@@ -225,6 +226,26 @@ internal sealed class MemoryTaskStore : ITaskStore
             _keys[(task, key)] = (runId, now);
             return Task.FromResult<string?>(null);
         }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult(_paused.Contains(group));
+    }
+
+    /// <inheritdoc />
+    public Task SetPausedAsync(string group, bool paused, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (paused)
+                _paused.Add(group);
+            else
+                _paused.Remove(group);
+        }
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -64,6 +64,10 @@ internal sealed class FlakyStore : ITaskStore
     public Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken) =>
         Call(() => _inner.TryHoldKeyAsync(task, key, runId, unstoredAfter, cancellationToken));
 
+    public Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken) => Call(() => _inner.IsPausedAsync(group, cancellationToken));
+
+    public Task SetPausedAsync(string group, bool paused, CancellationToken cancellationToken) => Call(() => _inner.SetPausedAsync(group, paused, cancellationToken));
+
     private Task<T> Call<T>(Func<Task<T>> call)
     {
         if (LoseNextAnswer)
