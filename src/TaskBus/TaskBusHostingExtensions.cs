@@ -197,7 +197,8 @@ public static class TaskBusHostingExtensions
     private static void AddWorkerReports(IServiceCollection services)
     {
         services.AddHostedService<WorkerHeartbeat>();
-        services.AddHostedService<TaskStorePruner>();
+        services.AddSingleton<TaskStorePruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskStorePruner>());
         services.AddHostedService<CancelWatcher>();
         services.AddHostedService(sp => new PauseWatcher(
             sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<RunIntake>(), sp.GetRequiredService<IRunIntakeSwitch>(),

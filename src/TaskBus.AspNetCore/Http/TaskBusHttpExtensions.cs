@@ -276,6 +276,9 @@ public static class TaskBusHttpExtensions
             QueueLength = queue.Length,
             Queue = queue,
             Paused = await manager.IsPausedAsync(cancellationToken),
+            History = await store.GetHistorySizeAsync(cancellationToken) is { } size
+                ? new HistoryStatus(size.Runs, size.Oldest, manager.Options.Store.Retention, manager.Options.Store.FailureRetention ?? manager.Options.Store.Retention)
+                : null,
         });
     }
 

@@ -17,7 +17,17 @@ internal sealed record TasksStatus
 
     /// <summary>True while the worker group is paused: its workers take no runs.</summary>
     public bool Paused { get; init; }
+
+    /// <summary>How much history the store holds: runs (PostgreSQL's estimate), the oldest, and the retention set.</summary>
+    public HistoryStatus? History { get; init; }
 }
+
+/// <summary>The history part of <c>GET /tasks-status</c>.</summary>
+/// <param name="Runs">Runs stored (with PostgreSQL, its planner's estimate).</param>
+/// <param name="Oldest">When the oldest stored run was queued.</param>
+/// <param name="Retention">How long ended runs are kept, or null for ever.</param>
+/// <param name="FailureRetention">How long failed runs are kept, or null for ever.</param>
+internal sealed record HistoryStatus(long Runs, DateTimeOffset? Oldest, TimeSpan? Retention, TimeSpan? FailureRetention);
 
 /// <summary>The body of <c>POST /tasks-queue/pause</c> and <c>/resume</c>.</summary>
 /// <param name="Queue">The worker group's queue.</param>

@@ -51,6 +51,14 @@ internal sealed class TaskBusOptionsValidator(TaskRegistry registry) : IValidate
             failures.Add($"TaskBus:Store:Provider: '{options.Store.Provider}' is not Memory or PostgreSQL.");
         if (options.Store.Provider == TaskStoreProvider.PostgreSQL && string.IsNullOrWhiteSpace(options.Store.ConnectionString))
             failures.Add("TaskBus:Store:ConnectionString: required when the provider is PostgreSQL.");
+        if (options.Store.Retention is { } retention && retention < TimeSpan.FromMinutes(1))
+            failures.Add($"TaskBus:Store:Retention: {retention} is shorter than a minute; leave it unset to keep the history.");
+        if (options.Store.FailureRetention is { } failureRetention && failureRetention < TimeSpan.FromMinutes(1))
+            failures.Add($"TaskBus:Store:FailureRetention: {failureRetention} is shorter than a minute.");
+        if (options.Store.PruneInterval < TimeSpan.FromSeconds(1) || options.Store.PruneInterval > TimeSpan.FromDays(1))
+            failures.Add($"TaskBus:Store:PruneInterval: {options.Store.PruneInterval} is not between 1 s and a day.");
+        if (options.Store.PruneBatch is < 1 or > 100_000)
+            failures.Add($"TaskBus:Store:PruneBatch: {options.Store.PruneBatch} is not between 1 and 100000.");
         foreach (var (task, retry) in options.Retries)
         {
             if (retry.Wait < TimeSpan.Zero)

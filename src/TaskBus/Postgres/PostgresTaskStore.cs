@@ -83,6 +83,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             run_id text NOT NULL,
             held timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (task, key));
+        CREATE INDEX taskbus_runs_ended ON taskbus_runs ("end") WHERE state_rank = 3 AND state <> 'interrupted';
         CREATE TABLE taskbus_groups (
             queue text PRIMARY KEY,
             paused boolean NOT NULL DEFAULT false,
@@ -448,6 +449,45 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             if (attempt == 5)
                 throw new InvalidOperationException($"the unique key '{key}' of task {task} could not be taken or read");
         }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken)
+    {
+        // One short statement per batch; SKIP LOCKED: a row a writer holds is left for the next cycle, never waited for.
+        await using var command = _dataSource.CreateCommand("""
+            DELETE FROM taskbus_runs WHERE id IN (
+                SELECT id FROM taskbus_runs
+                WHERE state_rank = 3 AND state <> 'interrupted' AND "end" < greatest($1, $2)
+                    AND "end" < CASE WHEN state = 'failure' THEN $2 ELSE $1 END
+                LIMIT $3 FOR UPDATE SKIP LOCKED)
+            """);
+        command.Parameters.Add(new() { Value = endedBefore });
+        command.Parameters.Add(new() { Value = failedBefore });
+        command.Parameters.Add(new() { Value = batch });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken)
+    {
+        // Counting a large table reads all of it: the planner's estimate, exact once the table was analysed, is enough to show.
+        await using var command = _dataSource.CreateCommand("""
+            SELECT greatest((SELECT reltuples::bigint FROM pg_class WHERE oid = 'taskbus_runs'::regclass), 0),
+                (SELECT queued FROM taskbus_runs ORDER BY queued, id LIMIT 1)
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var estimate = reader.GetInt64(0);
+        var oldest = reader.IsDBNull(1) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(1);
+        // A table never analysed says 0 (or -1): count it then, it is young.
+        if (estimate == 0 && oldest is not null)
+        {
+            await reader.CloseAsync();
+            await using var count = _dataSource.CreateCommand("SELECT count(*) FROM taskbus_runs");
+            estimate = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+        return new HistorySize(estimate, oldest);
     }
 
     /// <inheritdoc />

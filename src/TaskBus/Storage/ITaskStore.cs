@@ -90,6 +90,16 @@ internal interface ITaskStore
     /// </summary>
     Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes at most <paramref name="batch"/> runs that have ended (not <c>interrupted</c>): those ended <c>failure</c>
+    /// before <paramref name="failedBefore"/>, the others before <paramref name="endedBefore"/>; rows a writer holds are
+    /// skipped, never waited for. Returns how many were deleted: fewer than the batch means none is left.
+    /// </summary>
+    Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken);
+
+    /// <summary>How much history the store holds: runs (an estimate where counting would cost), and the oldest queued.</summary>
+    Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken);
+
     /// <summary>True while the worker group of queue <paramref name="group"/> is paused: its workers take no runs.</summary>
     Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken);
 

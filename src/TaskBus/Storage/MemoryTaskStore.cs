@@ -229,6 +229,36 @@ internal sealed class MemoryTaskStore : ITaskStore
     }
 
     /// <inheritdoc />
+    public Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var gone = _runs.Values
+                .Where(r => r.State.IsFinished() && r.State != TaskState.Interrupted && r.End < (r.State == TaskState.Failure ? failedBefore : endedBefore))
+                .Take(batch)
+                .Select(r => r.Id)
+                .ToList();
+            foreach (var id in gone)
+                _runs.Remove(id);
+            if (gone.Count > 0)
+            {
+                var left = _order.Where(_runs.ContainsKey).ToList();
+                _order.Clear();
+                foreach (var id in left)
+                    _order.Enqueue(id);
+            }
+            return Task.FromResult(gone.Count);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult(new HistorySize(_runs.Count, _runs.Count == 0 ? null : _runs.Values.Min(r => r.Queued)));
+    }
+
+    /// <inheritdoc />
     public Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken)
     {
         lock (_lock)

@@ -10,3 +10,8 @@ internal readonly record struct RunStanding(TaskState? State, int RetryAttempt, 
 
 /// <summary>A cancel recorded in the store: its place in the order of cancels, the run, the reason.</summary>
 internal readonly record struct RunCancel(long Seq, string RunId, string Reason);
+
+/// <summary>How much history a store holds.</summary>
+/// <param name="Runs">Runs stored; PostgreSQL's estimate (its statistics), exact for the memory store.</param>
+/// <param name="Oldest">When the oldest stored run was queued, or null for none.</param>
+internal sealed record HistorySize(long Runs, DateTimeOffset? Oldest);

@@ -339,6 +339,32 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PruneRuns_DeletesRunsThatEndedBeforeTheirCutoff_FailuresByTheirOwn_ABatchAtATime()
+    {
+        var now = DateTimeOffset.UtcNow;
+        TaskRunEvent Ended(TaskState state, TimeSpan ago) => Run("add", state, now - ago - TimeSpan.FromMinutes(1)) with { End = now - ago };
+        var oldSuccess = Enumerable.Range(0, 3).Select(_ => Ended(TaskState.Success, TimeSpan.FromDays(3))).ToList();
+        var oldAborted = Ended(TaskState.Aborted, TimeSpan.FromDays(3));
+        var oldFailure = Ended(TaskState.Failure, TimeSpan.FromDays(3));
+        var youngFailure = Ended(TaskState.Failure, TimeSpan.FromDays(1.5));
+        var youngSuccess = Ended(TaskState.Success, TimeSpan.FromHours(1));
+        var oldInterrupted = Ended(TaskState.Interrupted, TimeSpan.FromDays(3));
+        var oldQueued = Run("add", TaskState.Queued, now - TimeSpan.FromDays(3));
+        await Store.UpsertRunsAsync([.. oldSuccess, oldAborted, oldFailure, youngFailure, youngSuccess, oldInterrupted, oldQueued], CancellationToken.None);
+
+        var first = await Store.PruneRunsAsync(now - TimeSpan.FromDays(1), now - TimeSpan.FromDays(2), 3, CancellationToken.None);
+        var second = await Store.PruneRunsAsync(now - TimeSpan.FromDays(1), now - TimeSpan.FromDays(2), 3, CancellationToken.None);
+        var third = await Store.PruneRunsAsync(now - TimeSpan.FromDays(1), now - TimeSpan.FromDays(2), 3, CancellationToken.None);
+
+        Assert.Equal((3, 2, 0), (first, second, third));
+        var left = (await Store.QueryRunsAsync(new TaskRunQuery { Limit = 100 }, CancellationToken.None)).Runs.Select(r => r.Id).Order().ToList();
+        Assert.Equal(new[] { youngFailure.Id, youngSuccess.Id, oldInterrupted.Id, oldQueued.Id }.Order(), left);
+        var size = await Store.GetHistorySizeAsync(CancellationToken.None);
+        // PostgreSQL keeps microseconds.
+        Assert.Equal((4, oldInterrupted.Queued!.Value.ToUnixTimeMilliseconds()), (size.Runs, size.Oldest!.Value.ToUnixTimeMilliseconds()));
+    }
+
+    [Fact]
     public async Task Lock_IsHeldByOneHolderAtATime_AndFreeOnceDisposed()
     {
         var first = await Store.LockAsync("schedules", CancellationToken.None);

@@ -64,6 +64,11 @@ internal sealed class FlakyStore : ITaskStore
     public Task<string?> TryHoldKeyAsync(string task, string key, string runId, TimeSpan unstoredAfter, CancellationToken cancellationToken) =>
         Call(() => _inner.TryHoldKeyAsync(task, key, runId, unstoredAfter, cancellationToken));
 
+    public Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken) =>
+        Call(() => _inner.PruneRunsAsync(endedBefore, failedBefore, batch, cancellationToken));
+
+    public Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken) => Call(() => _inner.GetHistorySizeAsync(cancellationToken));
+
     public Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken) => Call(() => _inner.IsPausedAsync(group, cancellationToken));
 
     public Task SetPausedAsync(string group, bool paused, CancellationToken cancellationToken) => Call(() => _inner.SetPausedAsync(group, paused, cancellationToken));
