@@ -59,6 +59,9 @@ public sealed record TaskRunEvent
     /// <summary>The tick of the schedule a scheduled run belongs to (UTC); null for a run queued otherwise.</summary>
     public DateTimeOffset? ScheduledFor { get; init; }
 
+    /// <summary>When a delayed run is due (UTC): it waits in the store until then, still <c>queued</c>; null for a run sent at once.</summary>
+    public DateTimeOffset? Due { get; init; }
+
     /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
 }

@@ -39,14 +39,16 @@ var waitOption = new Option<bool>("--wait") { Description = "Wait for the run to
 var timeoutOption = new Option<double>("--timeout") { Description = "Seconds to wait with --wait.", DefaultValueFactory = _ => 60 };
 var uniqueKeyOption = new Option<string?>("--unique-key") { Description = "While a run of the task with this key is queued or running, queue nothing and print that run (needs the PostgreSQL store)." };
 var expiresOption = new Option<string?>("--expires") { Description = "A worker that receives the run later than this after queueing ends it aborted (30s, 5m, 2h)." };
+var delayOption = new Option<string?>("--delay") { Description = "Send the run this long from now (30s, 5m, 2h); it waits in the store, queued (needs the PostgreSQL store)." };
+var atOption = new Option<string?>("--at") { Description = "Send the run at this time (ISO 8601); as --delay." };
 var queue = new Command("queue", "Publish one run of a task.")
 {
-    taskArgument, paramsOption, paramOption, priorityOption, runIdOption, waitOption, timeoutOption, uniqueKeyOption, expiresOption,
+    taskArgument, paramsOption, paramOption, priorityOption, runIdOption, waitOption, timeoutOption, uniqueKeyOption, expiresOption, delayOption, atOption,
 };
 queue.SetAction((result, ct) => QueueAsync(
     result.GetRequiredValue(taskArgument), result.GetValue(paramsOption), result.GetValue(paramOption) ?? [],
     result.GetValue(priorityOption), result.GetValue(runIdOption), result.GetValue(waitOption), result.GetValue(timeoutOption),
-    result.GetValue(uniqueKeyOption), result.GetValue(expiresOption), ct));
+    result.GetValue(uniqueKeyOption), result.GetValue(expiresOption), result.GetValue(delayOption), result.GetValue(atOption), ct));
 root.Subcommands.Add(queue);
 
 var taskOption = new Option<string?>("--task") { Description = "Only events of this task." };
@@ -268,7 +270,7 @@ async Task<int> QueueCommandAsync(Func<TaskManager, Task<string>> command, strin
 
 async Task<int> QueueAsync(
     string taskName, string? json, string[] pairs, string? priorityText, string? runId, bool wait, double timeoutSeconds, string? uniqueKey, string? expiresText,
-    CancellationToken cancellationToken)
+    string? delayText, string? atText, CancellationToken cancellationToken)
 {
     // On a terminal, --wait shows each state of the run on stderr as it comes; stdout keeps the one JSON line.
     string? watched = null;
@@ -307,9 +309,15 @@ async Task<int> QueueAsync(
             {
                 UniqueKey = uniqueKey is null ? null : uniqueKey.Length > 0 ? uniqueKey : throw new ArgumentException("--unique-key cannot be empty"),
                 Expires = expiresText is null ? null : Durations.Parse(expiresText, "--expires"),
+                Delay = delayText is null ? null : Durations.Parse(delayText, "--delay"),
+                At = atText is null ? null
+                    : DateTimeOffset.TryParse(atText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at
+                    : throw new ArgumentException($"--at '{atText}' is not a time (ISO 8601, e.g. 2026-12-01T08:00:00Z)"),
             };
-            if (wait && (options.UniqueKey is not null || options.Expires is not null))
-                throw new ArgumentException("--wait cannot be combined with --unique-key or --expires");
+            if (options.Delay is not null && options.At is not null)
+                throw new ArgumentException("give --delay or --at, not both");
+            if (wait && (options.UniqueKey ?? options.Expires ?? options.Delay ?? (object?)options.At) is not null)
+                throw new ArgumentException("--wait cannot be combined with --unique-key, --expires, --delay or --at");
             Volatile.Write(ref watched, run.Id);
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
@@ -318,6 +326,8 @@ async Task<int> QueueAsync(
         }
         if ((options.UniqueKey is not null || manager.Registry.Get(taskName).Unique) && RefuseWithoutSharedStore(host, "a unique run") is { } refused)
             return refused;
+        if ((options.Delay ?? (object?)options.At) is not null && RefuseWithoutSharedStore(host, "a delayed run") is { } notHeld)
+            return notHeld;
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
         // The run is printed once the broker has it: a run that could not be queued is one error line, exit 2.

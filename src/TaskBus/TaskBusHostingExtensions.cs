@@ -200,6 +200,7 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<TaskStorePruner>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskStorePruner>());
         services.AddHostedService<CancelWatcher>();
+        services.AddHostedService<DelayedDispatcher>();
         services.AddHostedService(sp => new PauseWatcher(
             sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<RunIntake>(), sp.GetRequiredService<IRunIntakeSwitch>(),
             sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.QueueName, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PauseWatcher>>()));

@@ -22,12 +22,15 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
 
     public Task DisposeAsync() => _postgres.DisposeAsync();
 
-    private string[] Store => ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}"];
+    // Pooled, as a deployment's would be (the fixture's own string opens a connection per statement).
+    private string Pooled => new Npgsql.NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Pooling = true, MaxPoolSize = 8 }.ConnectionString;
+
+    private string[] Store => ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={Pooled}"];
 
     private void SharedStore(TaskBusOptions o)
     {
         o.Store.Provider = TaskStoreProvider.PostgreSQL;
-        o.Store.ConnectionString = _postgres.ConnectionString;
+        o.Store.ConnectionString = Pooled;
     }
 
     [Fact]
@@ -119,16 +122,8 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
         {
             await using var watcher = await EventWatcher.StartAsync(rabbit);
             await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue, Store);
-            // Each queuer has a pool of its own, as a process would (the fixture's string has none: 400 calls would open 400 connections).
-            var pooled = new Npgsql.NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Pooling = true, MaxPoolSize = 8 }.ConnectionString;
             for (var i = 0; i < 8; i++)
-            {
-                queuers.Add(await PublisherHost.StartAsync(rabbit, queue, configure: o =>
-                {
-                    o.Store.Provider = TaskStoreProvider.PostgreSQL;
-                    o.Store.ConnectionString = pooled;
-                }));
-            }
+                queuers.Add(await PublisherHost.StartAsync(rabbit, queue, configure: SharedStore));
             var options = new QueueOptions { UniqueKey = "invoice-7" };
 
             var runs = await Task.WhenAll(queuers.SelectMany(q => Enumerable.Range(0, 50).Select(_ => Task.Run(() => q.Manager.QueueAsync("sleep", new Sleep { Ms = 500 }, options)))));
@@ -314,6 +309,53 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
         finally
         {
             await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    [Fact]
+    public async Task AThousandRunsDueTheSameSecond_AndAHundredSpreadOverTenSeconds_DueAfterTheWorkersRestarted_EachRunsOnce_NoneEarly_NoQueuePerDelay()
+    {
+        var queue = RabbitMqFixture.NewQueueName("delayed");
+        var (vhost, url) = await rabbit.CreateVhostAsync();
+        try
+        {
+            await using var watcher = await EventWatcher.StartAsync(rabbit, url: url, ordered: false);
+            var first = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, $"--TaskBus:RabbitMQ:Url={url}"]);
+            await using var publisher = await PublisherHost.StartAsync(rabbit, queue, url, SharedStore);
+            var due = DateTimeOffset.UtcNow.AddSeconds(8);
+            var runs = new List<TaskRun>();
+            for (var i = 0; i < 1000; i++)
+                runs.Add(await publisher.Manager.QueueAsync("noop", null, new QueueOptions { At = due }));
+            for (var i = 0; i < 100; i++)
+                runs.Add(await publisher.Manager.QueueAsync("noop", null, new QueueOptions { Delay = due - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(0.1 * i) }));
+            Assert.All(runs, r => Assert.Equal(TaskState.Queued, r.State));
+            var ids = runs.Select(r => r.Id).ToHashSet();
+
+            // Every worker restarts before the first run is due: the runs wait in the store, not in a process.
+            Assert.Equal(0, await first.StopAsync());
+            await first.DisposeAsync();
+            await using var second = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, $"--TaskBus:RabbitMQ:Url={url}"]);
+            await using var third = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, $"--TaskBus:RabbitMQ:Url={url}"]);
+            Assert.True(DateTimeOffset.UtcNow < due, "the workers took longer to restart than the delay");
+
+            await watcher.WaitForCount(e => ids.Contains(e.Id) && e.State == TaskState.Success, 1100, TimeSpan.FromSeconds(90));
+            var late = new List<double>();
+            foreach (var run in runs)
+            {
+                var events = watcher.EventsOf(run.Id);
+                var started = Assert.Single(events, e => e.State == TaskState.Running);
+                Assert.Single(events, e => e.State == TaskState.Success);
+                Assert.True(started.Start >= run.Due, $"{run.Id} started {started.Start:O}, due {run.Due:O}");
+                late.Add((started.Start!.Value - run.Due!.Value).TotalMilliseconds);
+            }
+            late.Sort();
+            output.WriteLine($"started after due: p50 {late[late.Count / 2]:0} ms, p99 {late[(int)(late.Count * 0.99)]:0} ms, max {late[^1]:0} ms");
+            var queues = await RabbitMqFixture.CtlOutputAsync("list_queues", "-p", vhost, "name", "--quiet", "--no-table-headers");
+            Assert.DoesNotContain("_delay", queues, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RabbitMqFixture.DeleteVhostAsync(vhost);
         }
     }
 

@@ -5,6 +5,9 @@ using TaskBus.Runs;
 
 namespace TaskBus.Http;
 
+/// <summary>A delayed run waiting in the store, as <c>GET /tasks-delayed</c> lists it.</summary>
+internal sealed record DelayedInfo(string RunId, string Task, DateTimeOffset Due);
+
 /// <summary>What <c>POST /tasks/{name}</c> answers: the run as an event, and whether it was a run already queued or running with the same unique key.</summary>
 [JsonConverter(typeof(Converter))]
 internal sealed record QueuedRun

@@ -93,6 +93,7 @@ public static class TaskBusHttpExtensions
         api.MapPost("/tasks/{name}", QueueAsync)
             .WithSummary("Queue a run; the body is its params (none: the task's defaults); uniqueKey: while a run of the task with this key is queued or running, "
                 + "that run is returned with deduplicated true and nothing is queued; expires (30s, 5m, …): a worker that receives it later ends it aborted; "
+                + "delay (30s, 5m, …) or at (ISO 8601): the run waits in the store, queued, until then; "
                 + "422 when they do not fit, 415 when not JSON, 503 when the broker did not take it")
             .Produces<ApiError>(StatusCodes.Status415UnsupportedMediaType).Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-status", StatusAsync).WithSummary("Live workers, and the runs waiting in the queue in all and per priority");
@@ -117,6 +118,8 @@ public static class TaskBusHttpExtensions
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
+        api.MapGet("/tasks-delayed", ListDelayedAsync)
+            .WithSummary("Delayed runs waiting in the store, earliest due first: run id, task, due time (their history shows them queued, with due)");
         api.MapPost("/tasks-history/{id}/requeue", RequeueRunAsync)
             .WithSummary("Queue a run that has ended again: a new run, same task and params, fromRunId this one (200); still queued or running, "
                 + "params holding a secret (stored masked), or a task this process does not know: 409 with the reason; unknown: 404");
@@ -208,7 +211,7 @@ public static class TaskBusHttpExtensions
     }
 
     private static async Task<Results<Ok<QueuedRun>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> QueueAsync(
-        string name, HttpRequest request, string? priority, string? uniqueKey, string? expires, TaskManager manager, CancellationToken cancellationToken)
+        string name, HttpRequest request, string? priority, string? uniqueKey, string? expires, string? delay, string? at, TaskManager manager, CancellationToken cancellationToken)
     {
         if (!manager.Registry.Contains(name))
             return NotFound(name);
@@ -227,6 +230,8 @@ public static class TaskBusHttpExtensions
             {
                 UniqueKey = uniqueKey is null ? null : uniqueKey.Length > 0 ? uniqueKey : throw new ArgumentException("uniqueKey cannot be empty"),
                 Expires = expires is null ? null : Durations.Parse(expires, "expires"),
+                Delay = delay is null ? null : Durations.Parse(delay, "delay"),
+                At = at is null ? null : Timestamp("at", at),
             };
         }
         catch (Exception ex) when (ex is TaskParamsException or ArgumentException or JsonException)
@@ -243,7 +248,20 @@ public static class TaskBusHttpExtensions
             // queued, under the id the message gives): the caller may try again.
             return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
+        catch (ArgumentException ex)
+        {
+            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
         return TypedResults.Ok(QueuedRun.Of(run));
+    }
+
+    private static async Task<Results<Ok<DelayedInfo[]>, UnprocessableEntity<ApiError>>> ListDelayedAsync(string? limit, ITaskStore store, CancellationToken cancellationToken)
+    {
+        var size = 100;
+        if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > 1000))
+            return TypedResults.UnprocessableEntity(new ApiError($"limit must be a whole number between 1 and 1000, not '{limit}'"));
+        var delayed = await store.ListDelayedAsync(size, cancellationToken);
+        return TypedResults.Ok(delayed.Select(d => new DelayedInfo(d.RunId, d.Task, d.Due)).ToArray());
     }
 
     private static async Task<Results<Ok<TaskRunEvent>, Accepted<TaskRunEvent>, NotFound<ApiError>, Conflict<ApiError>, UnprocessableEntity<ApiError>>> CancelAsync(

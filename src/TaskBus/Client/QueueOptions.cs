@@ -16,7 +16,16 @@ public sealed record QueueOptions
     public string? UniqueKey { get; init; }
 
     /// <summary>
-    /// How long after it is queued the run may still start; a worker that receives it later ends it <c>aborted</c>
+    /// Send the run this long from now: it waits in the store, <c>queued</c>, with its due time (<see cref="Runs.TaskRun.Due"/>),
+    /// and is sent to the queue when due by a consuming worker. Null: at once. Not with <see cref="At"/>.
+    /// </summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>Send the run at this time, as <see cref="Delay"/> does. A time already past: at once. Not with <see cref="Delay"/>.</summary>
+    public DateTimeOffset? At { get; init; }
+
+    /// <summary>
+    /// How long after it is queued (after it is due, for a delayed run) the run may still start; a worker that receives it later ends it <c>aborted</c>
     /// ("expired"). Null: the task's default (<see cref="Tasks.TaskAttribute.ExpiresSeconds"/>), or never.
     /// </summary>
     public TimeSpan? Expires { get; init; }

@@ -112,12 +112,32 @@ public sealed partial class TaskManager : IRunQueue
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(expires, TimeSpan.Zero, nameof(options));
         if (options.UniqueKey is { Length: 0 })
             throw new ArgumentException("A unique key cannot be empty.", nameof(options));
+        if (options.Delay is { } delay)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options));
+            if (options.At is not null)
+                throw new ArgumentException("Give a delay or a time, not both.", nameof(options));
+        }
+        var now = _lifecycle.Time.GetUtcNow();
+        var due = options.At ?? (options.Delay is { } wait ? now + wait : null);
+        if (due <= now)
+            due = null;
+        // Kept to the millisecond, as its message carries it; rounded up, so it never starts before the time asked.
+        if (due is { } exact)
+            due = DateTimeOffset.FromUnixTimeMilliseconds((exact.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond);
+        if (due is not null && !Options.ConsumeTasks && Options.Store.Provider == TaskStoreProvider.Memory)
+        {
+            throw new InvalidOperationException(
+                "TaskBus:Store:Provider: a delayed run waits in the store until a consuming worker sends it; with the memory store of a process that "
+                + "consumes nothing it would never be sent. Use the PostgreSQL store the workers share.");
+        }
         if (run.State == TaskState.Init)
         {
             RunFactory.SetTerms(
                 run,
                 options.UniqueKey ?? run.UniqueKey ?? (descriptor.Unique ? ParamsKey.Of(run.ParamsJson) : null),
-                (options.Expires ?? descriptor.Expires) is { } life ? _lifecycle.Time.GetUtcNow() + life : run.ExpiresAt);
+                due ?? run.Due,
+                (options.Expires ?? descriptor.Expires) is { } life ? (due ?? now) + life : run.ExpiresAt);
         }
         if (run.UniqueKey is { } key && run.State == TaskState.Init
             && await _store.TryHoldKeyAsync(descriptor.Name, key, run.Id, UnstoredKeyHolder, cancellationToken) is { } holder)
@@ -132,6 +152,11 @@ public sealed partial class TaskManager : IRunQueue
             return held;
         }
         var task = Queue(run);
+        if (run.Due is { } at && at > now)
+        {
+            await HoldAsync(run, at, cancellationToken);
+            return run;
+        }
         try
         {
             await _sender.SendAsync(task, run, TimeSpan.Zero, null, cancellationToken);
@@ -143,6 +168,24 @@ public sealed partial class TaskManager : IRunQueue
         }
         return run;
     }
+
+    /// <summary>A delayed run waits in the store until it is due; one the store did not take ends <c>failure</c>, as one the broker did not take.</summary>
+    private async Task HoldAsync(TaskRun run, DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.AddDelayedAsync(
+                new DelayedRun(run.Id, run.Task, due, RunHeader.Format(run), RunHeader.FormatExpires(run), run.ParamsJson.GetRawText()), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var error = $"Run {run.NameId} could not be held until {due:O}: {ex.GetType().Name}: {ex.Message}";
+            _lifecycle.NotQueued(run, error);
+            throw new TaskQueueException(error, ex);
+        }
+        LogDelayed(_logger, run.Task, run.Id, due);
+    }
+
 
     /// <summary>
     /// Cancels a run by id, wherever it is. Queued (in the queue, waiting out a retry's delay, or to be delivered again):
@@ -173,6 +216,9 @@ public sealed partial class TaskManager : IRunQueue
             LogCancelRequested(_logger, stored.Task, id, why);
             return new CancelOutcome(id, CancelResult.Stopping, stored);
         }
+        // A delayed run is taken out of the store first: it is never sent (if it is being sent, the worker drops it).
+        if (stored.Due is not null)
+            await _store.RemoveDelayedAsync(id, cancellationToken);
         // Its final state is stored before the cancel is: a worker that finds the cancel finds the run ended, and drops it.
         var run = RunFactory.FromStored(stored);
         _lifecycle.Cancelled(run, why);
@@ -513,6 +559,9 @@ public sealed partial class TaskManager : IRunQueue
 
     [LoggerMessage(EventId = 1908, Level = LogLevel.Information, Message = "Worker group {Queue} paused: {Paused}")]
     private static partial void LogPauseSet(ILogger logger, string queue, bool paused);
+
+    [LoggerMessage(EventId = 1909, Level = LogLevel.Information, Message = "{Task}.{RunId} waits in the store until {Due:O}")]
+    private static partial void LogDelayed(ILogger logger, string task, string runId, DateTimeOffset due);
 
     [LoggerMessage(EventId = 1901, Level = LogLevel.Information, Message = "Removed {Count} waiting runs from queue {Queue} (priority {Priority})")]
     private static partial void LogQueueCleared(ILogger logger, int count, string queue, object priority);

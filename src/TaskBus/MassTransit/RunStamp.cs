@@ -24,7 +24,11 @@ internal sealed class RunStamp(Action<SendContext>? transport)
 
     /// <summary>The run header of a delivered message, if it has one that reads.</summary>
     public static RunHeader? Read(Headers headers) => RunHeader.TryParse(headers.Get<string>(RunHeader.Name), out var header)
-        ? header with { ExpiresAt = RunHeader.ParseExpires(headers.Get<string>(RunHeader.ExpiresName)) }
+        ? header with
+        {
+            ExpiresAt = RunHeader.ParseExpires(headers.Get<string>(RunHeader.ExpiresName)),
+            Due = RunHeader.ParseExpires(headers.Get<string>(RunHeader.DueName)),
+        }
         : null;
 
     /// <summary>Makes a send or publish carry a queued run.</summary>
@@ -35,6 +39,8 @@ internal sealed class RunStamp(Action<SendContext>? transport)
         context.Headers.Set(RunHeader.Name, RunHeader.Format(run));
         if (RunHeader.FormatExpires(run) is { } expires)
             context.Headers.Set(RunHeader.ExpiresName, expires);
+        if (RunHeader.FormatDue(run) is { } due)
+            context.Headers.Set(RunHeader.DueName, due);
         if (context is PublishContext publish)
             publish.Mandatory = true;
         transport?.Invoke(context);

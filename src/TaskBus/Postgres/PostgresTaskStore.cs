@@ -88,6 +88,15 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             queue text PRIMARY KEY,
             paused boolean NOT NULL DEFAULT false,
             changed timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE taskbus_delayed (
+            run_id text PRIMARY KEY,
+            task text NOT NULL,
+            due timestamptz NOT NULL,
+            header text NOT NULL,
+            expires text,
+            params text NOT NULL);
+        CREATE INDEX taskbus_delayed_due ON taskbus_delayed (due);
+        ALTER TABLE taskbus_runs ADD COLUMN due timestamptz;
         """,
     ];
 
@@ -95,20 +104,20 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     // server parses and plans once; a statement per run cost more than the bus that fed it.
     private const string UpsertRuns = """
         INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due)
         SELECT id, task, state, state_rank, priority, params::jsonb, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due
         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
             $8::timestamptz[], $9::timestamptz[], $10::float8[], $11::text[], $12::text[], $13::int[], $14::int[],
-            $15::text[], $16::text[], $17::bool[], $18::timestamptz[])
+            $15::text[], $16::text[], $17::bool[], $18::timestamptz[], $19::timestamptz[])
             AS u(id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due)
         ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
             priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
             "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
             root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
             rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
-            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for
+            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for, due = coalesce(excluded.due, r.due)
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
             AND NOT ((excluded.retry_attempt, excluded.rate_limit_attempt) = (r.retry_attempt, r.rate_limit_attempt)
                 AND r.state_rank = 3 AND r.state <> 'interrupted')
@@ -124,7 +133,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
 
     private const string RunColumns = """
         id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker,
-        redelivered, scheduled_for
+        redelivered, scheduled_for, due
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -188,6 +197,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         upsert.Parameters.Add(Column(rows, r => r.Worker));
         upsert.Parameters.Add(Column(rows, r => r.Redelivered));
         upsert.Parameters.Add(Column(rows, r => r.ScheduledFor));
+        upsert.Parameters.Add(Column(rows, r => r.Due));
         batch.BatchCommands.Add(upsert);
         // Each task's last run: the latest to end in this batch, also one a later change of its run replaced (a retry).
         var last = runs.Where(r => r.State.IsFinished())
@@ -491,6 +501,83 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        await using var command = _dataSource.CreateCommand(
+            "INSERT INTO taskbus_delayed (run_id, task, due, header, expires, params) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING");
+        command.Parameters.Add(new() { Value = run.RunId });
+        command.Parameters.Add(new() { Value = run.Task });
+        command.Parameters.Add(new() { Value = run.Due });
+        command.Parameters.Add(new() { Value = run.Header });
+        command.Parameters.Add(Nullable(run.Expires, NpgsqlDbType.Text));
+        command.Parameters.Add(new() { Value = run.Params });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> SendDueAsync(
+        DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Rows another process is sending are skipped; these stay locked until the sends are done, then leave.
+        var due = new List<DelayedRun>();
+        await using (var take = new NpgsqlCommand("""
+            SELECT run_id, task, due, header, expires, params FROM taskbus_delayed
+            WHERE due <= $1 AND task = ANY($2) ORDER BY due LIMIT $3 FOR UPDATE SKIP LOCKED
+            """, connection))
+        {
+            take.Parameters.Add(new() { Value = now });
+            take.Parameters.Add(new() { Value = tasks.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            take.Parameters.Add(new() { Value = batch });
+            await using var reader = await take.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                due.Add(new DelayedRun(
+                    reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5)));
+            }
+        }
+        if (due.Count == 0)
+            return 0;
+        await send(due);
+        await using (var remove = new NpgsqlCommand("DELETE FROM taskbus_delayed WHERE run_id = ANY($1)", connection))
+        {
+            remove.Parameters.Add(new() { Value = due.Select(d => d.RunId).ToArray() });
+            await remove.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return due.Count;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken)
+    {
+        // Waits for a sender that holds the row: once it committed, the row is gone and the run was sent.
+        await using var command = _dataSource.CreateCommand("DELETE FROM taskbus_delayed WHERE run_id = $1");
+        command.Parameters.Add(new() { Value = runId });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken)
+    {
+        // The params hold secrets in clear: a listing leaves them out.
+        await using var command = _dataSource.CreateCommand("SELECT run_id, task, due, header, expires FROM taskbus_delayed ORDER BY due, run_id LIMIT $1");
+        command.Parameters.Add(new() { Value = limit });
+        var runs = new List<DelayedRun>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            runs.Add(new DelayedRun(
+                reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), ""));
+        }
+        return runs;
+    }
+
+    /// <inheritdoc />
     public async Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand("SELECT paused FROM taskbus_groups WHERE queue = $1");
@@ -580,6 +667,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         Worker = reader.GetString(14),
         Redelivered = reader.GetBoolean(15),
         ScheduledFor = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+        Due = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17),
     };
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

@@ -25,10 +25,11 @@ internal static class RunFactory
     public static TaskRun Again(TaskDescriptor task, object? parameters, Guid id, string fromRunId) =>
         new(id, task.Name, task.Priority, task.CreateParams(parameters)) { FromRunId = fromRunId, RootRunId = fromRunId };
 
-    /// <summary>Gives a run in <c>init</c> the terms it is queued with: its unique key and when it expires.</summary>
-    public static void SetTerms(TaskRun run, string? uniqueKey, DateTimeOffset? expiresAt)
+    /// <summary>Gives a run in <c>init</c> the terms it is queued with: its unique key, when it is due (delayed) and when it expires.</summary>
+    public static void SetTerms(TaskRun run, string? uniqueKey, DateTimeOffset? due, DateTimeOffset? expiresAt)
     {
         run.UniqueKey = uniqueKey;
+        run.Due = due;
         run.ExpiresAt = expiresAt;
     }
 
@@ -51,6 +52,7 @@ internal static class RunFactory
             ScheduledFor = header.ScheduledFor,
             Redelivered = redelivered,
             ExpiresAt = header.ExpiresAt,
+            Due = header.Due,
         };
 
     /// <summary>A run as the store holds it, in <c>queued</c>: to end a run that this process did not queue (a cancel).</summary>
@@ -63,6 +65,7 @@ internal static class RunFactory
             RateLimitAttempt = stored.RateLimitAttempt,
             ScheduledFor = stored.ScheduledFor,
             Redelivered = stored.Redelivered,
+            Due = stored.Due,
         };
 
     /// <summary>

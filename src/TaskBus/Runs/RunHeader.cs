@@ -22,11 +22,21 @@ internal readonly record struct RunHeader(
     /// <summary>When the run expires (its own header, <see cref="ExpiresName"/>), or null.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>The header of a delayed run: when it was due, in Unix milliseconds. Left out for a run sent at once.</summary>
+    public const string DueName = "TaskBus-Due";
+
+    /// <summary>When a delayed run was due (its own header, <see cref="DueName"/>), or null.</summary>
+    public DateTimeOffset? Due { get; init; }
+
     /// <summary>The value of the <see cref="ExpiresName"/> header of a run, or null for a run that never expires.</summary>
     public static string? FormatExpires(TaskRun run) =>
         run.ExpiresAt is { } at ? at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) : null;
 
-    /// <summary>Reads an <see cref="ExpiresName"/> header's value; null for none or one that does not read.</summary>
+    /// <summary>The value of the <see cref="DueName"/> header of a run, or null for a run sent at once.</summary>
+    public static string? FormatDue(TaskRun run) =>
+        run.Due is { } at ? at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) : null;
+
+    /// <summary>Reads an <see cref="ExpiresName"/> or <see cref="DueName"/> header's value (Unix milliseconds); null for none or one that does not read.</summary>
     public static DateTimeOffset? ParseExpires(string? text) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 

@@ -92,6 +92,9 @@ public sealed class TaskRun
     /// </summary>
     public DateTimeOffset? ExpiresAt { get; internal set; }
 
+    /// <summary>When a delayed run is due: it waits in the store, <c>queued</c>, until then; null for a run sent at once.</summary>
+    public DateTimeOffset? Due { get; internal set; }
+
     /// <summary>
     /// True when queueing found a run of the same task and unique key queued or running: this is that run (as far as
     /// this process knows it), and nothing was sent.
@@ -160,6 +163,7 @@ public sealed class TaskRun
                 Error = Error,
                 Redelivered = Redelivered,
                 ScheduledFor = ScheduledFor,
+                Due = Due,
                 Worker = _ranOn ?? worker,
             };
         }

@@ -100,6 +100,22 @@ internal interface ITaskStore
     /// <summary>How much history the store holds: runs (an estimate where counting would cost), and the oldest queued.</summary>
     Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken);
 
+    /// <summary>Holds a delayed run until it is due (durably with PostgreSQL: every worker and the queuer may restart meanwhile).</summary>
+    Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes up to <paramref name="batch"/> delayed runs of <paramref name="tasks"/> due at <paramref name="now"/>, earliest
+    /// first, and hands them to <paramref name="send"/>: they leave the store only once it returns; if it throws they stay
+    /// (with PostgreSQL, rows another process is sending are skipped, never sent twice). Returns how many were sent.
+    /// </summary>
+    Task<int> SendDueAsync(DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken);
+
+    /// <summary>Removes a delayed run not sent yet (a cancel); false when it is not held (sent, or never delayed).</summary>
+    Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken);
+
+    /// <summary>The delayed runs held, earliest due first.</summary>
+    Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken);
+
     /// <summary>True while the worker group of queue <paramref name="group"/> is paused: its workers take no runs.</summary>
     Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken);
 

@@ -7,7 +7,7 @@ namespace TaskBus.Storage;
 /// The store of one process, in memory: it keeps the most recent <see cref="Capacity"/> runs, each task's
 /// enabled flag and last run, and tick claims and workers until <see cref="PruneAsync"/> forgets them.
 /// </summary>
-internal sealed class MemoryTaskStore : ITaskStore
+internal sealed class MemoryTaskStore : ITaskStore, IDisposable
 {
     private readonly Queue<string> _order = new();
     private readonly Lock _lock = new();
@@ -21,6 +21,8 @@ internal sealed class MemoryTaskStore : ITaskStore
     private readonly List<RunCancel> _cancelOrder = [];
     private readonly Dictionary<(string Task, string Key), (string RunId, DateTimeOffset Held)> _keys = [];
     private readonly HashSet<string> _paused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DelayedRun> _delayed = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _sending = new(1, 1);
     private readonly TimeProvider _time = TimeProvider.System;
     private long _cancelSeq;
 
@@ -31,6 +33,8 @@ internal sealed class MemoryTaskStore : ITaskStore
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Capacity = capacity;
     }
+
+    public void Dispose() => _sending.Dispose();
 
     /// <summary>How many runs the store keeps.</summary>
     public int Capacity { get; }
@@ -48,7 +52,7 @@ internal sealed class MemoryTaskStore : ITaskStore
             {
                 if (_runs.TryGetValue(run.Id, out var stored) && !RunCursor.Supersedes(run, stored))
                     continue;
-                _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued };
+                _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued, Due = run.Due ?? stored.Due };
                 if (stored is null)
                 {
                     _order.Enqueue(run.Id);
@@ -256,6 +260,66 @@ internal sealed class MemoryTaskStore : ITaskStore
     {
         lock (_lock)
             return Task.FromResult(new HistorySize(_runs.Count, _runs.Count == 0 ? null : _runs.Values.Min(r => r.Queued)));
+    }
+
+    /// <inheritdoc />
+    public Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        lock (_lock)
+            _delayed[run.RunId] = run;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> SendDueAsync(
+        DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        // One sender at a time, as PostgreSQL's row locks make it: a run is never sent twice.
+        await _sending.WaitAsync(cancellationToken);
+        try
+        {
+            List<DelayedRun> due;
+            lock (_lock)
+                due = [.. _delayed.Values.Where(d => d.Due <= now && tasks.Contains(d.Task)).OrderBy(d => d.Due).Take(batch)];
+            if (due.Count == 0)
+                return 0;
+            await send(due);
+            lock (_lock)
+            {
+                foreach (var run in due)
+                    _delayed.Remove(run.RunId);
+            }
+            return due.Count;
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken)
+    {
+        // Not while it is being sent: the answer says whether it was.
+        await _sending.WaitAsync(cancellationToken);
+        try
+        {
+            lock (_lock)
+                return _delayed.Remove(runId);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+            return Task.FromResult<IReadOnlyList<DelayedRun>>([.. _delayed.Values.OrderBy(d => d.Due).ThenBy(d => d.RunId, StringComparer.Ordinal).Take(limit)]);
     }
 
     /// <inheritdoc />

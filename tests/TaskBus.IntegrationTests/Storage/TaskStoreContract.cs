@@ -365,6 +365,32 @@ public abstract class TaskStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DelayedRuns_AreSentWhenDue_EarliestFirst_AndLeaveOnlyOnceSent()
+    {
+        var now = DateTimeOffset.UtcNow;
+        DelayedRun Delayed(string id, string task, double seconds) => new(id, task, now.AddSeconds(seconds), "header", null, "{}");
+        await Store.AddDelayedAsync(Delayed("late", "add", -1), CancellationToken.None);
+        await Store.AddDelayedAsync(Delayed("early", "add", -5), CancellationToken.None);
+        await Store.AddDelayedAsync(Delayed("future", "add", 60), CancellationToken.None);
+        await Store.AddDelayedAsync(Delayed("other-task", "sleep", -5), CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.SendDueAsync(now, ["add"], 10, _ => throw new InvalidOperationException("broker away"), CancellationToken.None));
+        var sent = new List<string>();
+        var count = await Store.SendDueAsync(now, ["add"], 10, batch =>
+        {
+            sent.AddRange(batch.Select(d => d.RunId));
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        var again = await Store.SendDueAsync(now, ["add"], 10, _ => Task.CompletedTask, CancellationToken.None);
+
+        Assert.Equal((2, 0), (count, again));
+        Assert.Equal(["early", "late"], sent);
+        Assert.Equal(["other-task", "future"], (await Store.ListDelayedAsync(10, CancellationToken.None)).Select(d => d.RunId));
+        Assert.True(await Store.RemoveDelayedAsync("future", CancellationToken.None));
+        Assert.False(await Store.RemoveDelayedAsync("future", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Lock_IsHeldByOneHolderAtATime_AndFreeOnceDisposed()
     {
         var first = await Store.LockAsync("schedules", CancellationToken.None);

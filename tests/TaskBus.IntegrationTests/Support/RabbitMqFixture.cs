@@ -49,16 +49,20 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     }
 
     /// <summary>Runs rabbitmqctl; fails the test with its output when it fails.</summary>
-    public static async Task CtlAsync(params string[] args)
+    public static async Task CtlAsync(params string[] args) => await CtlOutputAsync(args);
+
+    /// <summary>Runs rabbitmqctl; fails the test if it fails; returns what it printed.</summary>
+    public static async Task<string> CtlOutputAsync(params string[] args)
     {
         var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         var error = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, $"rabbitmqctl {string.Join(' ', args)}: {await error}");
+        return output;
     }
 
     /// <summary>A new, empty virtual host that guest may use, as a first deployment finds it; returns its URL.</summary>

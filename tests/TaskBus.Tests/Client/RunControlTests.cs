@@ -176,6 +176,36 @@ public sealed class RunControlTests : HarnessTest
         Assert.Single(recorder.Events, e => e.State == TaskState.Queued);
     }
 
+    [Fact]
+    public async Task ADelayedRun_IsQueuedWithItsDueTime_AndStartsNoEarlier()
+    {
+        var run = await Services.Manager.QueueAsync("noop", null, new QueueOptions { Delay = TimeSpan.FromMilliseconds(400) });
+
+        Assert.Equal(TaskState.Queued, run.State);
+        Assert.NotNull(run.Due);
+        var final = await Recorder.WaitForFinal(run.Id);
+        Assert.Equal(TaskState.Success, final.State);
+        Assert.True(final.Start >= run.Due, $"started {final.Start:O}, due {run.Due:O}");
+        Assert.Equal(run.Due, final.Due);
+    }
+
+    [Fact]
+    public async Task ACancelledDelayedRun_IsNeverSent()
+    {
+        var run = await Services.Manager.QueueAsync("noop", null, new QueueOptions { At = DateTimeOffset.UtcNow.AddSeconds(1) });
+        var deliveries = new Deliveries(run.Guid);
+        using var observing = Services.Harness.Bus.ConnectConsumeObserver(deliveries);
+
+        var outcome = await Services.Manager.CancelAsync(run.Id, "changed my mind");
+        var after = await Services.Manager.QueueAsync("noop", null, new QueueOptions { Delay = TimeSpan.FromSeconds(1.2) });
+
+        Assert.Equal(CancelResult.Cancelled, outcome.Result);
+        // A run due after the cancelled one has run: the cancelled one, due first, was not sent.
+        await Recorder.WaitForFinal(after.Id);
+        Assert.False(deliveries.Reached(1).IsCompleted);
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Aborted], Recorder.StatesOf(run.Id));
+    }
+
     /// <summary>Counts the consumed deliveries of one message id.</summary>
     private sealed class Deliveries(Guid messageId) : IConsumeObserver
     {

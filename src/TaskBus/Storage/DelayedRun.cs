@@ -1,0 +1,7 @@
+namespace TaskBus.Storage;
+
+/// <summary>
+/// A delayed run as the store holds it until it is due: what its message will carry (run header, expiry, params with
+/// their real values, secrets included) and when to send it.
+/// </summary>
+internal sealed record DelayedRun(string RunId, string Task, DateTimeOffset Due, string Header, string? Expires, string Params);
