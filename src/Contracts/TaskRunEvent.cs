@@ -62,6 +62,12 @@ public sealed record TaskRunEvent
     /// <summary>When a delayed run is due (UTC): it waits in the store until then, still <c>queued</c>; null for a run sent at once.</summary>
     public DateTimeOffset? Due { get; init; }
 
+    /// <summary>The latest progress its task reported (0 to 1), or null for none (see <see cref="TaskRunProgress"/>).</summary>
+    public double? Progress { get; init; }
+
+    /// <summary>The message of the latest progress report, or null.</summary>
+    public string? ProgressMessage { get; init; }
+
     /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
 }

@@ -124,7 +124,8 @@ public static class TaskBusHostingExtensions
         services.AddSingleton<RunTally>();
         services.AddSingleton<TaskExecutor>();
         services.AddScoped(sp => new TaskRunContext(
-            sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IRunQueue>(), sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TaskRegistry>(), sp.GetRequiredService<IRunQueue>(), sp.GetRequiredService<ITaskStore>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<RunLifecycle>()));
     }
 
     /// <summary>The client: queue, wait, execute, handlers; also how a running task queues another.</summary>
@@ -171,7 +172,10 @@ public static class TaskBusHostingExtensions
                 new Lazy<string>(() => sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunEvent>(out var address)
                     ? address.AbsolutePath.Split('/')[^1]
                     : throw new InvalidOperationException("The bus has no publish address for TaskRunEvent.")),
-                sp.GetRequiredService<TimeProvider>()));
+                sp.GetRequiredService<TimeProvider>(),
+                new Lazy<string>(() => sp.GetRequiredService<IBus>().Topology.TryGetPublishAddress<TaskRunProgress>(out var address)
+                    ? address.AbsolutePath.Split('/')[^1]
+                    : throw new InvalidOperationException("The bus has no publish address for TaskRunProgress."))));
         }
         else
         {

@@ -18,14 +18,14 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
 {
     private const int BufferPerClient = 1024;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private Channel<TaskRunEvent>[] _clients = [];
+    private Channel<object>[] _clients = [];
     private HostReceiveEndpointHandle? _busListener;
     private bool _handlersAdded;
 
     /// <summary>Subscribes to events from now on: once this returns, no event can slip past the subscription.</summary>
     public async Task<Subscription> SubscribeAsync(CancellationToken cancellationToken)
     {
-        var channel = Channel.CreateBounded<TaskRunEvent>(new BoundedChannelOptions(BufferPerClient)
+        var channel = Channel.CreateBounded<object>(new BoundedChannelOptions(BufferPerClient)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
@@ -35,20 +35,20 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
     }
 
     /// <summary>One page's events; disposing it unsubscribes.</summary>
-    internal sealed class Subscription(TaskEventHub hub, Channel<TaskRunEvent> channel) : IAsyncDisposable
+    internal sealed class Subscription(TaskEventHub hub, Channel<object> channel) : IAsyncDisposable
     {
-        public ChannelReader<TaskRunEvent> Reader => channel.Reader;
+        public ChannelReader<object> Reader => channel.Reader;
 
         public ValueTask DisposeAsync() => new(hub.RemoveAsync(channel));
     }
 
-    private void Broadcast(TaskRunEvent evt)
+    private void Broadcast(object evt)
     {
         foreach (var client in Volatile.Read(ref _clients))
             client.Writer.TryWrite(evt);
     }
 
-    private async Task AddAsync(Channel<TaskRunEvent> channel, CancellationToken cancellationToken)
+    private async Task AddAsync(Channel<object> channel, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -75,6 +75,11 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
                         Broadcast(context.Message);
                         return Task.CompletedTask;
                     });
+                    e.Handler<TaskRunProgress>(context =>
+                    {
+                        Broadcast(context.Message);
+                        return Task.CompletedTask;
+                    });
                 });
                 _busListener = handle;
                 await handle.Ready.WaitAsync(cancellationToken);
@@ -86,7 +91,7 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
         }
     }
 
-    private async Task RemoveAsync(Channel<TaskRunEvent> channel)
+    private async Task RemoveAsync(Channel<object> channel)
     {
         await _gate.WaitAsync();
         try

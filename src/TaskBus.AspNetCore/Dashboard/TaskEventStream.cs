@@ -3,11 +3,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using TaskBus.Contracts;
 
 namespace TaskBus.Http.Dashboard;
 
 /// <summary>
-/// <c>GET /tasks-events</c>: task run events as Server-Sent Events, one JSON <c>TaskRunEvent</c> per message.
+/// <c>GET /tasks-events</c>: task run events as Server-Sent Events, one JSON <c>TaskRunEvent</c> per message, and
+/// progress reports as events named <c>progress</c> (one JSON <c>TaskRunProgress</c> each).
 /// The response starts once the subscription is in place, so a client that saw it open misses nothing after;
 /// a comment every 15 s keeps proxies from closing an idle stream.
 /// </summary>
@@ -15,6 +17,7 @@ internal static class TaskEventStream
 {
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] ProgressPrefix = "event: progress\ndata: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
     public static async Task WriteAsync(HttpContext context, TaskEventHub hub, IOptions<JsonOptions> json)
@@ -49,8 +52,9 @@ internal static class TaskEventStream
                     return;
                 while (subscription.Reader.TryRead(out var evt))
                 {
-                    await response.Body.WriteAsync(DataPrefix, cancellationToken);
-                    await JsonSerializer.SerializeAsync(response.Body, evt, options, cancellationToken);
+                    // A progress report is an event of its own type: a page that only knows run events ignores it.
+                    await response.Body.WriteAsync(evt is TaskRunProgress ? ProgressPrefix : DataPrefix, cancellationToken);
+                    await JsonSerializer.SerializeAsync(response.Body, evt, evt.GetType(), options, cancellationToken);
                     await response.Body.WriteAsync(EventEnd, cancellationToken);
                 }
                 await response.Body.FlushAsync(cancellationToken);

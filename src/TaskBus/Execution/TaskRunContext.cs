@@ -20,13 +20,22 @@ public sealed class TaskRunContext
     private List<IAsyncDisposable>? _locks;
     private TaskRun? _run;
 
-    internal TaskRunContext(TaskRegistry registry, IRunQueue queue, ITaskStore store, TimeProvider time)
+    internal TaskRunContext(TaskRegistry registry, IRunQueue queue, ITaskStore store, TimeProvider time, RunLifecycle? lifecycle = null)
     {
         _registry = registry;
         _queue = queue;
         _store = store;
         _time = time;
+        _lifecycle = lifecycle;
     }
+
+    /// <summary>Reports fewer than this apart are folded into the next one: at most one a second per run.</summary>
+    public static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    private readonly RunLifecycle? _lifecycle;
+    private long _lastReport = long.MinValue;
+    private (double Fraction, string? Message)? _pendingReport;
+    private bool _reportScheduled;
 
     /// <summary>The current run.</summary>
     /// <exception cref="InvalidOperationException">Read outside a run.</exception>
@@ -38,6 +47,52 @@ public sealed class TaskRunContext
 
     /// <summary>Aborts the current run: it ends <c>aborted</c> with the reason and is never retried.</summary>
     public void Abort(string reason) => Run.Abort(reason);
+
+    /// <summary>
+    /// Reports how far the run has got: <paramref name="fraction"/> from 0 to 1 and what it is doing. Not a state change:
+    /// the <c>running</c> handlers do not fire again; the report is kept with the run in the store and published as a
+    /// <see cref="TaskRunProgress"/> (the dashboard draws it as a bar). At most one report a second per run is sent: one
+    /// made sooner is held and sent when the second is up (only the latest), unless the run has ended by then.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The fraction is not between 0 and 1.</exception>
+    public Task ReportProgressAsync(double fraction, string? message = null, CancellationToken cancellationToken = default)
+    {
+        if (!(fraction >= 0 && fraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "progress is a fraction from 0 to 1");
+        var run = Run;
+        if (_lifecycle is null || run.IsDone)
+            return Task.CompletedTask;
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_lastReport != long.MinValue && _time.GetElapsedTime(_lastReport, now) < ProgressInterval)
+            {
+                _pendingReport = (fraction, message);
+                if (!_reportScheduled)
+                {
+                    _reportScheduled = true;
+                    _ = SendHeldAsync(run, ProgressInterval - _time.GetElapsedTime(_lastReport, now));
+                }
+                return Task.CompletedTask;
+            }
+            _lastReport = now;
+        }
+        _lifecycle.Progress(run, fraction, message);
+        return Task.CompletedTask;
+    }
+
+    private async Task SendHeldAsync(TaskRun run, TimeSpan wait)
+    {
+        await Task.Delay(wait, _time);
+        (double Fraction, string? Message)? held;
+        lock (_gate)
+        {
+            (held, _pendingReport, _reportScheduled) = (_pendingReport, null, false);
+            _lastReport = _time.GetTimestamp();
+        }
+        if (held is { } report && !run.IsDone)
+            _lifecycle!.Progress(run, report.Fraction, report.Message);
+    }
 
     /// <summary>
     /// Queues a run of another task from this one (aio-fluid's <c>run.queue</c>): the child's

@@ -12,12 +12,19 @@ namespace TaskBus.MassTransit;
 internal sealed class BusEventTransport(Lazy<IBus> bus) : IRunEventTransport
 {
     private ISendEndpoint? _endpoint;
+    private ISendEndpoint? _progress;
 
     public async ValueTask SendAsync(IReadOnlyList<TaskRunEvent> events, CancellationToken cancellationToken)
     {
         var endpoint = _endpoint ??= await bus.Value.GetPublishSendEndpoint<TaskRunEvent>();
         foreach (var evt in events)
             await endpoint.Send(evt, cancellationToken);
+    }
+
+    public async ValueTask SendProgressAsync(TaskRunProgress progress, CancellationToken cancellationToken)
+    {
+        var endpoint = _progress ??= await bus.Value.GetPublishSendEndpoint<TaskRunProgress>();
+        await endpoint.Send(progress, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

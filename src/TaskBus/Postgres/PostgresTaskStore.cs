@@ -97,6 +97,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             params text NOT NULL);
         CREATE INDEX taskbus_delayed_due ON taskbus_delayed (due);
         ALTER TABLE taskbus_runs ADD COLUMN due timestamptz;
+        ALTER TABLE taskbus_runs ADD COLUMN progress double precision;
+        ALTER TABLE taskbus_runs ADD COLUMN progress_message text;
         """,
     ];
 
@@ -104,20 +106,21 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     // server parses and plans once; a statement per run cost more than the bus that fed it.
     private const string UpsertRuns = """
         INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message)
         SELECT id, task, state, state_rank, priority, params::jsonb, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message
         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
             $8::timestamptz[], $9::timestamptz[], $10::float8[], $11::text[], $12::text[], $13::int[], $14::int[],
-            $15::text[], $16::text[], $17::bool[], $18::timestamptz[], $19::timestamptz[])
+            $15::text[], $16::text[], $17::bool[], $18::timestamptz[], $19::timestamptz[], $20::float8[], $21::text[])
             AS u(id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message)
         ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
             priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
             "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
             root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
             rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
-            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for, due = coalesce(excluded.due, r.due)
+            redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for, due = coalesce(excluded.due, r.due),
+            progress = coalesce(excluded.progress, r.progress), progress_message = coalesce(excluded.progress_message, r.progress_message)
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
             AND NOT ((excluded.retry_attempt, excluded.rate_limit_attempt) = (r.retry_attempt, r.rate_limit_attempt)
                 AND r.state_rank = 3 AND r.state <> 'interrupted')
@@ -133,7 +136,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
 
     private const string RunColumns = """
         id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker,
-        redelivered, scheduled_for, due
+        redelivered, scheduled_for, due, progress, progress_message
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -198,6 +201,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         upsert.Parameters.Add(Column(rows, r => r.Redelivered));
         upsert.Parameters.Add(Column(rows, r => r.ScheduledFor));
         upsert.Parameters.Add(Column(rows, r => r.Due));
+        upsert.Parameters.Add(Column(rows, r => r.Progress));
+        upsert.Parameters.Add(Column(rows, r => r.ProgressMessage));
         batch.BatchCommands.Add(upsert);
         // Each task's last run: the latest to end in this batch, also one a later change of its run replaced (a retry).
         var last = runs.Where(r => r.State.IsFinished())
@@ -668,6 +673,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         Redelivered = reader.GetBoolean(15),
         ScheduledFor = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
         Due = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17),
+        Progress = reader.IsDBNull(18) ? null : reader.GetDouble(18),
+        ProgressMessage = reader.IsDBNull(19) ? null : reader.GetString(19),
     };
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

@@ -25,17 +25,21 @@ internal sealed class RabbitMqEventTransport : IRunEventTransport
 
     private readonly RabbitMqConnection _connection;
     private readonly Lazy<string> _exchangeName;
+    private readonly Lazy<string>? _progressExchangeName;
     private readonly string _messageType = MessageUrn.ForTypeString<TaskRunEvent>();
+    private readonly string _progressType = MessageUrn.ForTypeString<TaskRunProgress>();
+    private CachedString? _progressExchange;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private readonly TimeProvider _time;
     private CachedString? _exchange;
     private IChannel? _channel;
 
-    public RabbitMqEventTransport(RabbitMqConnection connection, Lazy<string> exchange, TimeProvider time)
+    public RabbitMqEventTransport(RabbitMqConnection connection, Lazy<string> exchange, TimeProvider time, Lazy<string>? progressExchange = null)
     {
         _connection = connection;
         _exchangeName = exchange;
+        _progressExchangeName = progressExchange;
         _time = time;
         _writer = new Utf8JsonWriter(_buffer);
     }
@@ -51,6 +55,24 @@ internal sealed class RabbitMqEventTransport : IRunEventTransport
                 static (w, e) => JsonSerializer.Serialize(w, e, TaskBusJson.Options));
             await channel.BasicPublishAsync(_exchange!, CachedString.Empty, false, Properties, _buffer.WrittenMemory.ToArray(), cancellationToken);
         }
+    }
+
+    public async ValueTask SendProgressAsync(TaskRunProgress progress, CancellationToken cancellationToken)
+    {
+        if (_progressExchangeName is null)
+            return;
+        var channel = _channel is { IsOpen: true } open ? open : await OpenAsync(cancellationToken);
+        if (_progressExchange is null)
+        {
+            var name = new CachedString(_progressExchangeName.Value);
+            await channel.ExchangeDeclareAsync(name.Value, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+            _progressExchange = name;
+        }
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        MassTransitEnvelope.Write(_writer, new MassTransitEnvelope.Fields(NewId.NextGuid(), _progressType, _time.GetUtcNow()), progress,
+            static (w, p) => JsonSerializer.Serialize(w, p, TaskBusJson.Options));
+        await channel.BasicPublishAsync(_progressExchange, CachedString.Empty, false, Properties, _buffer.WrittenMemory.ToArray(), cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

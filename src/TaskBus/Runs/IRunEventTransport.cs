@@ -7,4 +7,7 @@ internal interface IRunEventTransport : IAsyncDisposable
 {
     /// <summary>Sends events in order; returns when they are handed to the transport.</summary>
     ValueTask SendAsync(IReadOnlyList<TaskRunEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>Sends a progress report, on the same channel, after the events sent before it.</summary>
+    ValueTask SendProgressAsync(TaskRunProgress progress, CancellationToken cancellationToken);
 }

@@ -19,4 +19,9 @@ internal interface IRunSink
     /// safe while it changes. <paramref name="change"/> is the change as an event when <see cref="WantsEvent"/>.
     /// </summary>
     void OnChanged(TaskRun run, TaskRunEvent? change);
+
+    /// <summary>The run's task reported progress (<see cref="TaskRun.Progress"/>): not a state change.</summary>
+    void OnProgress(TaskRun run, TaskRunProgress progress)
+    {
+    }
 }

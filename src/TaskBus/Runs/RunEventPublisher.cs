@@ -11,7 +11,7 @@ namespace TaskBus.Runs;
 /// </summary>
 internal sealed partial class RunEventPublisher : IRunSink, IHostedService
 {
-    private readonly BatchPump<TaskRunEvent> _pump;
+    private readonly BatchPump<Outgoing> _pump;
     private readonly IRunEventTransport _transport;
     private readonly ILogger _logger;
 
@@ -19,14 +19,16 @@ internal sealed partial class RunEventPublisher : IRunSink, IHostedService
     {
         _transport = transport;
         _logger = logger;
-        _pump = new BatchPump<TaskRunEvent>(256, SendAsync);
+        _pump = new BatchPump<Outgoing>(256, SendAsync);
     }
 
     public bool WantsInit => true;
 
     public bool WantsEvent => true;
 
-    public void OnChanged(TaskRun run, TaskRunEvent? change) => _pump.Post(change!);
+    public void OnChanged(TaskRun run, TaskRunEvent? change) => _pump.Post(new Outgoing(change!, null));
+
+    public void OnProgress(TaskRun run, TaskRunProgress progress) => _pump.Post(new Outgoing(null, progress));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -36,17 +38,37 @@ internal sealed partial class RunEventPublisher : IRunSink, IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => _pump.StopAsync(cancellationToken);
 
-    private async Task SendAsync(IReadOnlyList<TaskRunEvent> batch)
+    private async Task SendAsync(IReadOnlyList<Outgoing> batch)
     {
+        // Events in runs between progress reports, in the order they were made.
+        var events = new List<TaskRunEvent>(batch.Count);
         try
         {
-            await _transport.SendAsync(batch, CancellationToken.None);
+            foreach (var item in batch)
+            {
+                if (item.Event is { } evt)
+                {
+                    events.Add(evt);
+                    continue;
+                }
+                if (events.Count > 0)
+                {
+                    await _transport.SendAsync(events, CancellationToken.None);
+                    events.Clear();
+                }
+                await _transport.SendProgressAsync(item.Progress!, CancellationToken.None);
+            }
+            if (events.Count > 0)
+                await _transport.SendAsync(events, CancellationToken.None);
         }
         catch (Exception ex)
         {
             LogPublishFailed(_logger, ex, batch.Count);
         }
     }
+
+    /// <summary>A state change's event, or a progress report.</summary>
+    private readonly record struct Outgoing(TaskRunEvent? Event, TaskRunProgress? Progress);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "{Count} TaskRunEvents could not be published")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, int count);

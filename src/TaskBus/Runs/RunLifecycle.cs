@@ -67,6 +67,35 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
     /// <summary>The error of a run ended by a cancel.</summary>
     public static string CancelledError(string reason) => string.IsNullOrWhiteSpace(reason) ? "cancelled" : $"cancelled: {reason}";
 
+    /// <summary>
+    /// The run's task reports how far it has got: kept with the run and told to the sinks (stored, published as a
+    /// <see cref="TaskRunProgress"/>), not to the users' handlers: it is not a state change.
+    /// </summary>
+    public void Progress(TaskRun run, double fraction, string? message)
+    {
+        run.Report(fraction, message);
+        var progress = new TaskRunProgress
+        {
+            Id = run.Id,
+            Task = run.Task,
+            Fraction = fraction,
+            Message = message,
+            At = time.GetUtcNow(),
+            Worker = ThisWorker.Name,
+        };
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                sink.OnProgress(run, progress);
+            }
+            catch (Exception ex)
+            {
+                LogSinkFailed(logger, ex, sink.GetType().Name, "progress", run.NameId);
+            }
+        }
+    }
+
     /// <summary>The run starts: <c>running</c>.</summary>
     public void Start(TaskRun run) => MoveTo(run, TaskState.Running, null);
 

@@ -95,6 +95,12 @@ public sealed class TaskRun
     /// <summary>When a delayed run is due: it waits in the store, <c>queued</c>, until then; null for a run sent at once.</summary>
     public DateTimeOffset? Due { get; internal set; }
 
+    /// <summary>The latest progress its task reported (0 to 1), or null.</summary>
+    public double? Progress { get; private set; }
+
+    /// <summary>The message of the latest progress report, or null.</summary>
+    public string? ProgressMessage { get; private set; }
+
     /// <summary>
     /// True when queueing found a run of the same task and unique key queued or running: this is that run (as far as
     /// this process knows it), and nothing was sent.
@@ -164,6 +170,8 @@ public sealed class TaskRun
                 Redelivered = Redelivered,
                 ScheduledFor = ScheduledFor,
                 Due = Due,
+                Progress = Progress,
+                ProgressMessage = ProgressMessage,
                 Worker = _ranOn ?? worker,
             };
         }
@@ -194,6 +202,16 @@ public sealed class TaskRun
             if (error is not null)
                 Error = error;
             State = state;
+        }
+    }
+
+    /// <summary>Notes the progress its task reported; not a state change. The lifecycle's alone to call.</summary>
+    internal void Report(double fraction, string? message)
+    {
+        lock (_gate)
+        {
+            Progress = fraction;
+            ProgressMessage = message;
         }
     }
 

@@ -52,7 +52,13 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
             {
                 if (_runs.TryGetValue(run.Id, out var stored) && !RunCursor.Supersedes(run, stored))
                     continue;
-                _runs[run.Id] = stored is null ? run : run with { Queued = run.Queued ?? stored.Queued, Due = run.Due ?? stored.Due };
+                _runs[run.Id] = stored is null ? run : run with
+                {
+                    Queued = run.Queued ?? stored.Queued,
+                    Due = run.Due ?? stored.Due,
+                    Progress = run.Progress ?? stored.Progress,
+                    ProgressMessage = run.ProgressMessage ?? stored.ProgressMessage,
+                };
                 if (stored is null)
                 {
                     _order.Enqueue(run.Id);

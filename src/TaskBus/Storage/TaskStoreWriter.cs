@@ -54,6 +54,9 @@ internal sealed partial class TaskStoreWriter : IRunSink, IRunRecord, IHostedSer
             _waiting.TryRemove(run, out _);
     }
 
+    /// <summary>Progress is kept with the run: written as a change of it, at most once a second (the task's reports are).</summary>
+    public void OnProgress(TaskRun run, TaskRunProgress progress) => OnChanged(run, null);
+
     /// <summary>Completes once every change made before the call is written (or given up on).</summary>
     public Task FlushAsync() => _pump.FlushAsync();
 

@@ -39,6 +39,9 @@ public abstract class TaskStoreContract : IAsyncLifetime
             Worker = "host-1",
             Redelivered = true,
             ScheduledFor = T0.AddMilliseconds(-500),
+            Due = T0.AddMilliseconds(-100),
+            Progress = 0.75,
+            ProgressMessage = "three quarters",
         };
 
         await Store.UpsertRunsAsync([run], CancellationToken.None);

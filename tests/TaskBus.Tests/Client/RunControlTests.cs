@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using MassTransit.Testing;
 using TaskBus.Contracts.Tasks;
 using TaskBus.Tests.Support;
@@ -204,6 +205,26 @@ public sealed class RunControlTests : HarnessTest
         await Recorder.WaitForFinal(after.Id);
         Assert.False(deliveries.Reached(1).IsCompleted);
         Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Aborted], Recorder.StatesOf(run.Id));
+    }
+
+    [Fact]
+    public async Task Progress_IsPublishedAtMostOnceASecond_KeptWithTheRun_AndIsNoStateChange()
+    {
+        var gate = Gates.New();
+        var run = await Services.Manager.QueueAsync("reporting", new Reporting { Gate = gate });
+
+        // The first report goes at once; the two made within the second are folded into the latest, sent when it is up.
+        Assert.True(await Services.Harness.Published.Any<TaskRunProgress>(x => x.Context.Message.Id == run.Id && x.Context.Message.Fraction == 0.5));
+        Gates.Open(gate);
+        var final = await Recorder.WaitForFinal(run.Id);
+        await Services.Provider.GetRequiredService<TaskBus.Storage.TaskStoreWriter>().FlushAsync();
+
+        var reports = Services.Harness.Published.Select<TaskRunProgress>(x => x.Context.Message.Id == run.Id).Select(x => x.Context.Message).ToList();
+        Assert.Equal([(0.1, "starting"), (0.5, "half way")], reports.Select(p => (p.Fraction, p.Message)));
+        Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], Recorder.StatesOf(run.Id));
+        Assert.Equal((0.5, "half way"), (final.Progress, final.ProgressMessage));
+        var stored = await Services.Provider.GetRequiredService<TaskBus.Storage.ITaskStore>().GetRunAsync(run.Id, CancellationToken.None);
+        Assert.Equal((0.5, "half way"), (stored!.Progress, stored.ProgressMessage));
     }
 
     /// <summary>Counts the consumed deliveries of one message id.</summary>

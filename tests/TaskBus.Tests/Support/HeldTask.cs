@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TaskBus.Execution;
 
 namespace TaskBus.Tests.Support;
 
@@ -73,4 +74,23 @@ public sealed record Failing
 public sealed class FailingTask : ITask<Failing>
 {
     public Task ExecuteAsync(Failing parameters, CancellationToken cancellationToken) => throw new InvalidOperationException($"failing {parameters.N}");
+}
+
+/// <summary>Params of <see cref="ProgressTask"/>.</summary>
+public sealed record Reporting
+{
+    public string Gate { get; init; } = "";
+}
+
+/// <summary>Reports progress three times at once (0.1, 0.3, 0.5 "half way"), then waits at its gate.</summary>
+[Task("reporting")]
+public sealed class ProgressTask(TaskRunContext context) : ITask<Reporting>
+{
+    public async Task ExecuteAsync(Reporting parameters, CancellationToken cancellationToken)
+    {
+        await context.ReportProgressAsync(0.1, "starting", cancellationToken);
+        await context.ReportProgressAsync(0.3, null, cancellationToken);
+        await context.ReportProgressAsync(0.5, "half way", cancellationToken);
+        await Gates.WaitAsync(parameters.Gate, cancellationToken);
+    }
 }

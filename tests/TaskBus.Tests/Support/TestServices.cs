@@ -46,7 +46,7 @@ public sealed class TestServices : IAsyncDisposable
             },
             (s, configureBus) => s.AddMassTransitTestHarness(configureBus));
         if (tasks is null)
-            builder.AddTasksFromAssembly(typeof(DummyTask).Assembly).AddTask<HeldTask>().AddTask<HeldRetryTask>().AddTask<HeldUniqueTask>().AddTask<FailingTask>();
+            builder.AddTasksFromAssembly(typeof(DummyTask).Assembly).AddTask<HeldTask>().AddTask<HeldRetryTask>().AddTask<HeldUniqueTask>().AddTask<FailingTask>().AddTask<ProgressTask>();
         else
             tasks(builder);
         after?.Invoke(services);
