@@ -139,6 +139,76 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
         }
     }
 
+    [Fact]
+    public async Task Dashboard_CancelsARunningRun_RequeuesAFailedOne_PausesAndResumes_AndDrawsTheLastHour()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium");
+        var queue = RabbitMqFixture.NewQueueName("dash-control");
+        var port = AppProcess.FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}";
+        try
+        {
+            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
+                "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}",
+                $"--TaskBus:Http:Urls={baseUrl}");
+            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1200 } });
+            var errors = new List<string>();
+            page.PageError += (_, error) => errors.Add(error);
+            page.Console += (_, message) =>
+            {
+                if (message.Type == "error")
+                    errors.Add(message.Text);
+            };
+            await page.GotoAsync($"{baseUrl}/dashboard");
+            await Assertions.Expect(page.Locator("#connection")).ToContainTextAsync("live");
+
+            // A running run, cancelled from its detail: it ends aborted with the reason.
+            var sleeping = (await (await http.PostAsJsonAsync("/tasks/sleep", new { ms = 60_000 })).Content.ReadFromJsonAsync<TaskRunEvent>())!;
+            var row = page.Locator($"#runs tr[data-run='{sleeping.Id}']");
+            await Assertions.Expect(row.Locator("td[data-field='state']")).ToHaveTextAsync("running");
+            await row.ClickAsync();
+            await page.Locator("#run-cancel").ClickAsync();
+            await Assertions.Expect(page.Locator("#run-action-result")).ToContainTextAsync("cancel");
+            await Assertions.Expect(row.Locator("td[data-field='state']")).ToHaveTextAsync("aborted");
+            await Assertions.Expect(row.Locator("td[data-field='error']")).ToHaveTextAsync("cancelled: by request");
+
+            // A failed run, requeued from its detail: a new run linked to it.
+            var failing = (await (await http.PostAsJsonAsync("/tasks/dummy", new { sleep = 0, error = true })).Content.ReadFromJsonAsync<TaskRunEvent>())!;
+            var failed = page.Locator($"#runs tr[data-run='{failing.Id}']");
+            await Assertions.Expect(failed.Locator("td[data-field='state']")).ToHaveTextAsync("failure");
+            await failed.ClickAsync();
+            await Assertions.Expect(page.Locator("#run-requeue")).ToBeVisibleAsync();
+            await page.Locator("#run-requeue").ClickAsync();
+            await Assertions.Expect(page.Locator("#run-action-result")).ToContainTextAsync("requeued as ");
+            var again = (await page.Locator("#run-action-result button").TextContentAsync())!;
+            await Assertions.Expect(page.Locator($"#runs tr[data-run='{again}'] td[data-field='state']")).ToHaveTextAsync("failure");
+            var rerun = (await http.GetFromJsonAsync<TaskRunEvent>($"/tasks-history/{again}"))!;
+            Assert.Equal(failing.Id, rerun.FromRunId);
+
+            // Pause, then resume, the worker group.
+            await page.Locator("#pause-toggle").ClickAsync();
+            await Assertions.Expect(page.Locator("#paused")).ToBeVisibleAsync();
+            Assert.True((await http.GetFromJsonAsync<StatusView>("/tasks-status"))!.Paused);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("paused.png"), FullPage = true });
+            await page.Locator("#pause-toggle").ClickAsync();
+            await Assertions.Expect(page.Locator("#paused")).ToBeHiddenAsync();
+            Assert.False((await http.GetFromJsonAsync<StatusView>("/tasks-status"))!.Paused);
+
+            // The last hour's chart shows the runs that ended, by final state.
+            await Assertions.Expect(page.Locator("#chart rect[data-state='failure']").First).ToBeAttachedAsync(new() { Timeout = 15_000 });
+            await Assertions.Expect(page.Locator("#chart rect[data-state='aborted']").First).ToBeAttachedAsync();
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("control.png"), FullPage = true });
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        }
+        finally
+        {
+            await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
     private static string Shot(string name)
     {
         Directory.CreateDirectory(Screenshots);
@@ -148,4 +218,6 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
     private sealed record TaskInfoView(string Name, bool Enabled);
 
     private sealed record ErrorView(string Error);
+
+    private sealed record StatusView(bool Paused);
 }

@@ -5,6 +5,9 @@ using TaskBus.Runs;
 
 namespace TaskBus.Http;
 
+/// <summary>Runs that ended in one minute in one final state, as <c>GET /tasks-stats</c> counts them.</summary>
+internal sealed record MinuteCount(DateTimeOffset Minute, string State, int Count);
+
 /// <summary>A delayed run waiting in the store, as <c>GET /tasks-delayed</c> lists it.</summary>
 internal sealed record DelayedInfo(string RunId, string Task, DateTimeOffset Due);
 

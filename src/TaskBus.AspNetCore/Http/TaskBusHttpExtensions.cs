@@ -118,6 +118,8 @@ public static class TaskBusHttpExtensions
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
+        api.MapGet("/tasks-stats", StatsAsync)
+            .WithSummary("Runs that ended in the last minutes (default 60), per minute and final state: what the dashboard's chart draws");
         api.MapGet("/tasks-delayed", ListDelayedAsync)
             .WithSummary("Delayed runs waiting in the store, earliest due first: run id, task, due time (their history shows them queued, with due)");
         api.MapPost("/tasks-history/{id}/requeue", RequeueRunAsync)
@@ -253,6 +255,17 @@ public static class TaskBusHttpExtensions
             return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
         }
         return TypedResults.Ok(QueuedRun.Of(run));
+    }
+
+    private static async Task<Results<Ok<MinuteCount[]>, UnprocessableEntity<ApiError>>> StatsAsync(string? minutes, ITaskStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var span = 60;
+        if (minutes is not null && (!int.TryParse(minutes, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out span) || span is < 1 or > 1440))
+            return TypedResults.UnprocessableEntity(new ApiError($"minutes must be a whole number between 1 and 1440, not '{minutes}'"));
+        var now = time.GetUtcNow();
+        var from = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddMinutes(1 - span);
+        var counts = await store.CountEndedPerMinuteAsync(from, cancellationToken);
+        return TypedResults.Ok(counts.Select(c => new MinuteCount(c.Minute, c.State.ToWire(), c.Count)).ToArray());
     }
 
     private static async Task<Results<Ok<DelayedInfo[]>, UnprocessableEntity<ApiError>>> ListDelayedAsync(string? limit, ITaskStore store, CancellationToken cancellationToken)

@@ -484,6 +484,22 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<(DateTimeOffset Minute, TaskState State, int Count)>> CountEndedPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            SELECT date_trunc('minute', "end"), state, count(*)::int FROM taskbus_runs
+            WHERE state_rank = 3 AND state <> 'interrupted' AND "end" >= $1
+            GROUP BY 1, 2 ORDER BY 1
+            """);
+        command.Parameters.Add(new() { Value = from });
+        var counts = new List<(DateTimeOffset, TaskState, int)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            counts.Add((reader.GetFieldValue<DateTimeOffset>(0), TaskStateExtensions.ParseState(reader.GetString(1)), reader.GetInt32(2)));
+        return counts;
+    }
+
+    /// <inheritdoc />
     public async Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken)
     {
         // Counting a large table reads all of it: the planner's estimate, exact once the table was analysed, is enough to show.

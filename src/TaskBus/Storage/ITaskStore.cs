@@ -97,6 +97,9 @@ internal interface ITaskStore
     /// </summary>
     Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken);
 
+    /// <summary>Runs that ended at or after <paramref name="from"/>, counted per minute of their end and final state, oldest minute first.</summary>
+    Task<IReadOnlyList<(DateTimeOffset Minute, TaskState State, int Count)>> CountEndedPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken);
+
     /// <summary>How much history the store holds: runs (an estimate where counting would cost), and the oldest queued.</summary>
     Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken);
 

@@ -262,6 +262,19 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<(DateTimeOffset Minute, TaskState State, int Count)>> CountEndedPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<(DateTimeOffset, TaskState, int)>>([.. _runs.Values
+                .Where(r => r.State.IsFinished() && r.State != TaskState.Interrupted && r.End >= from)
+                .GroupBy(r => (Minute: new DateTimeOffset(r.End!.Value.UtcTicks - (r.End.Value.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero), r.State))
+                .OrderBy(g => g.Key.Minute)
+                .Select(g => (g.Key.Minute, g.Key.State, g.Count()))]);
+        }
+    }
+
+    /// <inheritdoc />
     public Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken)
     {
         lock (_lock)

@@ -67,6 +67,9 @@ internal sealed class FlakyStore : ITaskStore
     public Task<int> PruneRunsAsync(DateTimeOffset endedBefore, DateTimeOffset failedBefore, int batch, CancellationToken cancellationToken) =>
         Call(() => _inner.PruneRunsAsync(endedBefore, failedBefore, batch, cancellationToken));
 
+    public Task<IReadOnlyList<(DateTimeOffset Minute, TaskState State, int Count)>> CountEndedPerMinuteAsync(DateTimeOffset from, CancellationToken cancellationToken) =>
+        Call(() => _inner.CountEndedPerMinuteAsync(from, cancellationToken));
+
     public Task<HistorySize> GetHistorySizeAsync(CancellationToken cancellationToken) => Call(() => _inner.GetHistorySizeAsync(cancellationToken));
 
     public Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken) => Call(() => _inner.AddDelayedAsync(run, cancellationToken));

@@ -225,6 +225,7 @@
     c[1].textContent = ev.task || '';
     c[2].textContent = ev.state || '';
     c[2].className = 'state-' + ev.state;
+    if (ev.state === 'running' && ev.progress != null) c[2].append(progressBar(ev.progress, ev.progressMessage));
     c[3].textContent = ev.priority || '';
     setTime(c[4], ev.queued);
     setTime(c[5], ev.start);
@@ -233,6 +234,30 @@
     c[8].textContent = ev.worker || DASH;
     c[9].textContent = ev.error || '';
     c[9].title = ev.error || '';
+  }
+
+  function progressBar(fraction, message) {
+    const pct = Math.round(Math.max(0, Math.min(1, Number(fraction) || 0)) * 100);
+    const bar = el('span', { class: 'progress', title: `${pct}%${message ? ': ' + message : ''}`, 'data-progress': String(pct) });
+    const fill = el('span');
+    fill.style.width = pct + '%';
+    bar.append(fill);
+    return bar;
+  }
+
+  // A progress report is no state change: it only redraws the run's bar (and its detail, when open).
+  function onProgress(p) {
+    if (!p || typeof p.id !== 'string') return;
+    const ev = pending.get(p.id) || live.get(p.id);
+    if (!ev || FINISHED.has(ev.state)) return;
+    const updated = { ...ev, progress: p.fraction, progressMessage: p.message };
+    if (pending.has(p.id)) pending.set(p.id, updated);
+    else {
+      live.set(p.id, updated);
+      const tr = rowIndex.get(p.id);
+      if (tr) fillRunRow(tr, updated);
+    }
+    if (p.id === detailId && detailShown) renderDetail(updated, '');
   }
 
   function onRowClick(e) {
@@ -321,6 +346,11 @@
       try { ev = JSON.parse(m.data); } catch { return; }
       onEvent(ev);
     };
+    es.addEventListener('progress', (m) => {
+      let p;
+      try { p = JSON.parse(m.data); } catch { return; }
+      onProgress(p);
+    });
     es.onerror = () => {
       setConnection('reconnecting…', 'warn');
       if (es.readyState === EventSource.CLOSED) {
@@ -361,6 +391,8 @@
   async function applyHistory() {
     const filters = { task: $('history-task').value.trim(), state: $('history-state').value };
     hist.filters = filters;
+    $('history-requeue-confirm').hidden = true;
+    $('history-requeue-result').textContent = '';
     hist.stack = [];
     hist.cursor = null;
     hist.next = null;
@@ -415,7 +447,13 @@
     state.className = ev.state ? 'state-' + ev.state : '';
     field('priority').textContent = text(ev.priority);
     field('worker').textContent = text(ev.worker);
-    for (const f of ['queued', 'start', 'end', 'scheduledFor']) setTime(field(f), ev[f]);
+    for (const f of ['queued', 'start', 'end', 'scheduledFor', 'due']) setTime(field(f), ev[f]);
+    const progress = field('progress');
+    progress.replaceChildren();
+    if (ev.progress == null) progress.textContent = DASH;
+    else progress.append(`${Math.round(ev.progress * 100)}% ${ev.progressMessage || ''}`, progressBar(ev.progress, ev.progressMessage));
+    $('run-cancel').hidden = !(ev.state === 'queued' || ev.state === 'running' || ev.state === 'init');
+    $('run-requeue').hidden = !(FINISHED.has(ev.state) && ev.state !== 'interrupted');
     field('duration').textContent = fmtDur(ev.durationMs);
     field('retryAttempt').textContent = text(ev.retryAttempt);
     field('rateLimitAttempt').textContent = text(ev.rateLimitAttempt);
@@ -428,6 +466,7 @@
 
   async function openDetail(id) {
     if (!id) return;
+    if (id !== detailId) $('run-action-result').textContent = '';
     const seq = ++detailSeq;
     detailId = id;
     detailShown = false;
@@ -448,6 +487,43 @@
     if (dd && dd.dataset.runId) openDetail(dd.dataset.runId);
   });
 
+  async function runAction(action) {
+    const id = detailId;
+    if (!id) return;
+    const result = $('run-action-result');
+    result.textContent = '…';
+    result.className = 'muted';
+    const r = await api(`/tasks-history/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
+    if (action === 'cancel') {
+      if (r.ok) {
+        result.textContent = r.status === 202 ? 'cancel sent: its worker stops it' : 'cancelled';
+        result.className = 'ok';
+        if (r.data) onEvent(r.data);
+      } else {
+        result.textContent = r.error || 'error';
+        result.className = 'error';
+      }
+    } else if (r.ok && r.data && r.data.newRunId) {
+      result.textContent = 'requeued as ';
+      result.append(el('button', { type: 'button', class: 'link', 'data-run-id': r.data.newRunId, text: r.data.newRunId }));
+      result.className = 'ok';
+    } else {
+      result.textContent = (r.data && r.data.error) || r.error || 'error';
+      result.className = 'error';
+    }
+    if (id === detailId) {
+      const s = await api('/tasks-history/' + encodeURIComponent(id));
+      if (s.ok && s.data && id === detailId) renderDetail(s.data, '');
+    }
+  }
+
+  $('run-cancel').addEventListener('click', () => runAction('cancel'));
+  $('run-requeue').addEventListener('click', () => runAction('requeue'));
+  $('run-action-result').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-run-id]');
+    if (b) openDetail(b.dataset.runId);
+  });
+
   $('run-detail-close').addEventListener('click', () => {
     detailSeq++;
     detailId = null;
@@ -464,8 +540,13 @@
     return `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`;
   }
 
+  let paused = false;
   function renderStatus(s) {
     $('queue-length').textContent = 'queue: ' + (s.queueLength == null ? 'n/a' : s.queueLength);
+    paused = !!s.paused;
+    $('paused').hidden = !paused;
+    $('pause-toggle').textContent = paused ? 'Resume' : 'Pause';
+    $('history-size').textContent = s.history ? `history: ${s.history.runs} runs` + (s.history.retention ? ` (kept ${s.history.retention})` : '') : '';
     const workers = Array.isArray(s.workers) ? s.workers : [];
     workersBody.replaceChildren(...workers.map((w) => {
       const running = Array.isArray(w.runningTasks) ? (w.runningTasks.join(', ') || '0') : String(w.runningTasks ?? DASH);
@@ -482,6 +563,110 @@
     if (r.ok && r.data) renderStatus(r.data);
     if (!unauthorised) setTimeout(pollStatus, 2000);
   }
+
+  $('pause-toggle').addEventListener('click', async () => {
+    const btn = $('pause-toggle');
+    btn.disabled = true;
+    const r = await api(paused ? '/tasks-queue/resume' : '/tasks-queue/pause', { method: 'POST' });
+    btn.disabled = false;
+    if (r.ok && r.data) {
+      paused = !!r.data.paused;
+      $('paused').hidden = !paused;
+      btn.textContent = paused ? 'Resume' : 'Pause';
+    }
+  });
+
+  // ---------- delayed runs ----------
+  const delayedBody = $('delayed').tBodies[0];
+  async function loadDelayed() {
+    const r = await api('/tasks-delayed?limit=50');
+    if (!r.ok || !Array.isArray(r.data)) return;
+    delayedBody.replaceChildren(...r.data.map((d) => el('tr', { 'data-run': d.runId },
+      el('td', { 'data-field': 'runId', class: 'mono', title: d.runId, text: d.runId.slice(0, 8) }),
+      el('td', { 'data-field': 'task', text: d.task }),
+      el('td', { 'data-field': 'due', title: d.due, text: fmtTime(d.due) }))));
+  }
+  delayedBody.addEventListener('click', onRowClick);
+
+  // ---------- last hour's chart: runs per minute by final state, drawn as stacked bars ----------
+  const CHART_STATES = ['success', 'failure', 'aborted', 'rate_limited'];
+  const CHART_COLOURS = { success: '#3a9d5d', failure: '#d64545', aborted: '#e0a030', rate_limited: '#8a6fd1' };
+  const SVG = 'http://www.w3.org/2000/svg';
+  $('chart-legend').replaceChildren(...CHART_STATES.map((s) => {
+    const i = el('i');
+    i.style.background = CHART_COLOURS[s];
+    return el('span', null, i, s);
+  }));
+
+  async function loadChart() {
+    const r = await api('/tasks-stats?minutes=60');
+    if (!r.ok || !Array.isArray(r.data)) return;
+    const now = Date.now();
+    const start = Math.floor(now / 60000) * 60000 - 59 * 60000;
+    const minutes = Array.from({ length: 60 }, () => ({}));
+    for (const c of r.data) {
+      const i = Math.round((Date.parse(c.minute) - start) / 60000);
+      if (i >= 0 && i < 60) minutes[i][c.state] = (minutes[i][c.state] || 0) + c.count;
+    }
+    const max = Math.max(1, ...minutes.map((m) => CHART_STATES.reduce((n, s) => n + (m[s] || 0), 0)));
+    const svg = $('chart');
+    const bars = [];
+    minutes.forEach((m, i) => {
+      let y = 120;
+      for (const s of CHART_STATES) {
+        if (!m[s]) continue;
+        const h = (m[s] / max) * 116;
+        y -= h;
+        const rect = document.createElementNS(SVG, 'rect');
+        rect.setAttribute('x', String(i * 10 + 1));
+        rect.setAttribute('y', String(y));
+        rect.setAttribute('width', '8');
+        rect.setAttribute('height', String(h));
+        rect.setAttribute('fill', CHART_COLOURS[s]);
+        rect.setAttribute('data-state', s);
+        const title = document.createElementNS(SVG, 'title');
+        title.textContent = `${fmtTime(new Date(start + i * 60000).toISOString())}: ${m[s]} ${s}`;
+        rect.append(title);
+        bars.push(rect);
+      }
+    });
+    svg.replaceChildren(...bars);
+    svg.dataset.total = String(minutes.reduce((n, m) => n + CHART_STATES.reduce((k, s) => k + (m[s] || 0), 0), 0));
+  }
+
+  async function pollSlow() {
+    await Promise.all([loadChart(), loadDelayed()]);
+    if (!unauthorised) setTimeout(pollSlow, 5000);
+  }
+
+  // ---------- requeue from the history ----------
+  function requeueQuery(dry) {
+    const p = new URLSearchParams();
+    if (hist.filters.task) p.set('task', hist.filters.task);
+    if (hist.filters.state) p.set('state', hist.filters.state);
+    p.set('limit', '1000');
+    if (dry) p.set('dryRun', 'true');
+    return '/tasks-history/requeue?' + p;
+  }
+
+  $('history-requeue').addEventListener('click', async () => {
+    const result = $('history-requeue-result');
+    if (!hist.filters.task && !hist.filters.state) {
+      result.textContent = 'choose a task or a state first (and Apply)';
+      return;
+    }
+    const r = await api(requeueQuery(true), { method: 'POST' });
+    if (!r.ok || !r.data) { result.textContent = r.error || 'error'; return; }
+    result.textContent = `${r.data.requeued} of ${r.data.matched} matching runs would be queued again`;
+    $('history-requeue-confirm').hidden = r.data.requeued === 0;
+  });
+
+  $('history-requeue-confirm').addEventListener('click', async () => {
+    const result = $('history-requeue-result');
+    $('history-requeue-confirm').hidden = true;
+    const r = await api(requeueQuery(false), { method: 'POST' });
+    result.textContent = r.ok && r.data ? `requeued ${r.data.requeued} of ${r.data.matched}` : (r.error || 'error');
+  });
 
   // ---------- error queue ----------
   const errorsBody = $('errors').tBodies[0];
@@ -545,5 +730,6 @@
   loadTasks();
   applyHistory();
   pollStatus();
+  pollSlow();
   connect();
 })();
