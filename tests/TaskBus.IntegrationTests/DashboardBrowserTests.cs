@@ -24,33 +24,12 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
     [Fact]
     public async Task Dashboard_ShowsARunQueuedElsewhereTurnSuccessLive_TogglesATask_AndShowsWhyTheQueueFormRefusedParams()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium");
         var queue = RabbitMqFixture.NewQueueName("dash");
-        var port = AppProcess.FreePort();
-        var baseUrl = $"http://127.0.0.1:{port}";
         try
         {
-            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
-                "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}",
-                $"--TaskBus:Http:Urls={baseUrl}");
-            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Chromium,
-                Headless = true,
-                Args = ["--no-sandbox"],
-            });
-            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
-            var errors = new List<string>();
-            page.Console += (_, message) =>
-            {
-                // Chromium logs every 4xx answer itself; the 422 this test provokes on purpose is the only one allowed.
-                if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource: the server responded with a status of 422", StringComparison.Ordinal))
-                    errors.Add(message.Text);
-            };
-            page.PageError += (_, error) => errors.Add(error);
+            // Chromium logs every 4xx answer itself; the 422 this test provokes on purpose is the only one allowed.
+            await using var dashboard = await OpenAsync(queue, text => text.StartsWith("Failed to load resource: the server responded with a status of 422", StringComparison.Ordinal));
+            var (page, http, errors, baseUrl) = (dashboard.Page, dashboard.Http, dashboard.Errors, dashboard.BaseUrl);
             page.RequestFailed += (_, request) =>
             {
                 // The event stream is cut when the page closes; anything else failing is a defect.
@@ -142,26 +121,11 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
     [Fact]
     public async Task Dashboard_CancelsARunningRun_RequeuesAFailedOne_PausesAndResumes_AndDrawsTheLastHour()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium");
         var queue = RabbitMqFixture.NewQueueName("dash-control");
-        var port = AppProcess.FreePort();
-        var baseUrl = $"http://127.0.0.1:{port}";
         try
         {
-            await using var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
-                "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}",
-                $"--TaskBus:Http:Urls={baseUrl}");
-            using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1200 } });
-            var errors = new List<string>();
-            page.PageError += (_, error) => errors.Add(error);
-            page.Console += (_, message) =>
-            {
-                if (message.Type == "error")
-                    errors.Add(message.Text);
-            };
+            await using var dashboard = await OpenAsync(queue);
+            var (page, http, errors, baseUrl) = (dashboard.Page, dashboard.Http, dashboard.Errors, dashboard.BaseUrl);
             await page.GotoAsync($"{baseUrl}/dashboard");
             await Assertions.Expect(page.Locator("#connection")).ToContainTextAsync("live");
 
@@ -206,6 +170,38 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
         finally
         {
             await rabbit.DeleteQueuesAsync(queue);
+        }
+    }
+
+    /// <summary>A worker serving the dashboard on a free port, and the page in Chromium, recording console errors not <paramref name="allowed"/>.</summary>
+    private async Task<Dashboard> OpenAsync(string queue, Func<string, bool>? allowed = null)
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/test.sh installs Debian's chromium");
+        var baseUrl = $"http://127.0.0.1:{AppProcess.FreePort()}";
+        var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
+            "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}", $"--TaskBus:Http:Urls={baseUrl}");
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && allowed?.Invoke(message.Text) != true)
+                errors.Add(message.Text);
+        };
+        page.PageError += (_, error) => errors.Add(error);
+        return new Dashboard(worker, playwright, browser, page, new HttpClient { BaseAddress = new Uri(baseUrl) }, errors, baseUrl);
+    }
+
+    private sealed record Dashboard(AppProcess Worker, IPlaywright Playwright, IBrowser Browser, IPage Page, HttpClient Http, List<string> Errors, string BaseUrl)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+            await Worker.DisposeAsync();
         }
     }
 
