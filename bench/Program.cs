@@ -57,7 +57,7 @@ for (var round = 0; round <= rounds; round++)
         }
         continue;
     }
-    if (only is "scale-out" or "rss" or "peers" or "queue-and-wait")
+    if (only is "scale-out" or "rss" or "peers" or "queue-and-wait" or "control")
         break;
     if (only is "inmemory")
     {
@@ -129,6 +129,36 @@ if (wait is not null)
         $"queue-and-wait ({wait.Samples} one at a time): TaskBus p50 {wait.P50Ms:0.00} ms p99 {wait.P99Ms:0.00} ms; MassTransit request/response p50 {wait.BareP50Ms:0.00} ms p99 {wait.BareP99Ms:0.00} ms"));
 if (Arg("--only") is "queue-and-wait")
     return 0;
+if (Arg("--only") is null or "control")
+{
+    var control = await ControlCases.RunAsync(url, postgresServer, quick);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"control: cancel of a running run to aborted ({control.Cancels}, other host) p50 {control.CancelP50Ms:0} ms p99 {control.CancelP99Ms:0} ms; "
+        + $"delayed runs started after due ({control.Delayed}) p50 {control.LateP50Ms:0} ms p99 {control.LateP99Ms:0} ms; "
+        + $"prune of {control.Pruned} runs in {control.PruneMs:0} ms, longest batch write {control.WriteDuringPruneMaxMs:0.0} ms during it ({control.WriteBaselineMaxMs:0.0} ms before)"));
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        @case = "control",
+        cancels = control.Cancels,
+        cancelP50Ms = Math.Round(control.CancelP50Ms, 1),
+        cancelP99Ms = Math.Round(control.CancelP99Ms, 1),
+        delayed = control.Delayed,
+        lateP50Ms = Math.Round(control.LateP50Ms, 1),
+        lateP99Ms = Math.Round(control.LateP99Ms, 1),
+        pruned = control.Pruned,
+        pruneMs = Math.Round(control.PruneMs),
+        writeBaselineMaxMs = Math.Round(control.WriteBaselineMaxMs, 1),
+        writeDuringPruneMaxMs = Math.Round(control.WriteDuringPruneMaxMs, 1),
+    }));
+    summary.Add(("cancel", "cancel of a running run (other host) to its aborted: p50, p99", string.Create(CultureInfo.InvariantCulture,
+        $"**{control.CancelP50Ms:0} ms**, {control.CancelP99Ms:0} ms"), "—", null));
+    summary.Add(("delayed", "delayed runs: start − due, p50, p99", string.Create(CultureInfo.InvariantCulture,
+        $"**{control.LateP50Ms:0} ms**, {control.LateP99Ms:0} ms"), "—", null));
+    summary.Add(("prune", $"longest write of 100 runs while {control.Pruned} are pruned (before)", string.Create(CultureInfo.InvariantCulture,
+        $"**{control.WriteDuringPruneMaxMs:0.0} ms** ({control.WriteBaselineMaxMs:0.0} ms)"), "< 100 ms", control.WriteDuringPruneMaxMs < 100));
+    if (Arg("--only") is "control")
+        return 0;
+}
 
 Console.WriteLine();
 Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
