@@ -11,7 +11,10 @@ internal sealed record MinuteCount(DateTimeOffset Minute, string State, int Coun
 /// <summary>A delayed run waiting in the store, as <c>GET /tasks-delayed</c> lists it.</summary>
 internal sealed record DelayedInfo(string RunId, string Task, DateTimeOffset Due);
 
-/// <summary>What <c>POST /tasks/{name}</c> answers: the run as an event, and whether it was a run already queued or running with the same unique key.</summary>
+/// <summary>
+/// What <c>POST /tasks/{name}</c> answers: the run as an event, and, for a run queued with a unique key or an expiry,
+/// those and whether it was a run already queued or running with the same key.
+/// </summary>
 [JsonConverter(typeof(Converter))]
 internal sealed record QueuedRun
 {
@@ -47,6 +50,12 @@ internal sealed record QueuedRun
             writer.WriteStartObject();
             foreach (var property in JsonSerializer.SerializeToElement(value.Run, options).EnumerateObject())
                 property.WriteTo(writer);
+            // A run queued without terms is answered as a TaskRunEvent, exactly: a client that reads it as one strictly still can.
+            if (value.UniqueKey is null && value.ExpiresAt is null)
+            {
+                writer.WriteEndObject();
+                return;
+            }
             writer.WriteBoolean(Name(options, nameof(Deduplicated)), value.Deduplicated);
             if (value.UniqueKey is not null || options.DefaultIgnoreCondition != JsonIgnoreCondition.WhenWritingNull)
             {

@@ -213,7 +213,8 @@ public static class TaskBusHttpExtensions
     }
 
     private static async Task<Results<Ok<QueuedRun>, NotFound<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> QueueAsync(
-        string name, HttpRequest request, string? priority, string? uniqueKey, string? expires, string? delay, string? at, TaskManager manager, CancellationToken cancellationToken)
+        string name, HttpRequest request, string? priority, string? uniqueKey, string? expires, string? delay, string? at, TaskManager manager, ITaskStore store,
+        CancellationToken cancellationToken)
     {
         if (!manager.Registry.Contains(name))
             return NotFound(name);
@@ -250,9 +251,14 @@ public static class TaskBusHttpExtensions
             // queued, under the id the message gives): the caller may try again.
             return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
+            // A delay with a store nobody sends from, an option out of range.
             return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        catch (Exception ex) when (store.IsUnreachable(ex))
+        {
+            return TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         return TypedResults.Ok(QueuedRun.Of(run));
     }
@@ -268,17 +274,18 @@ public static class TaskBusHttpExtensions
         return TypedResults.Ok(counts.Select(c => new MinuteCount(c.Minute, c.State.ToWire(), c.Count)).ToArray());
     }
 
-    private static async Task<Results<Ok<DelayedInfo[]>, UnprocessableEntity<ApiError>>> ListDelayedAsync(string? limit, ITaskStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DelayedInfo[]>, UnprocessableEntity<ApiError>>> ListDelayedAsync(
+        string? limit, ITaskStore store, TaskManager manager, CancellationToken cancellationToken)
     {
         var size = 100;
         if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) || size is < 1 or > 1000))
             return TypedResults.UnprocessableEntity(new ApiError($"limit must be a whole number between 1 and 1000, not '{limit}'"));
-        var delayed = await store.ListDelayedAsync(size, cancellationToken);
+        var delayed = await store.ListDelayedAsync(manager.Options.QueueName, size, cancellationToken);
         return TypedResults.Ok(delayed.Select(d => new DelayedInfo(d.RunId, d.Task, d.Due)).ToArray());
     }
 
-    private static async Task<Results<Ok<TaskRunEvent>, Accepted<TaskRunEvent>, NotFound<ApiError>, Conflict<ApiError>, UnprocessableEntity<ApiError>>> CancelAsync(
-        string id, string? reason, TaskManager manager, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<TaskRunEvent>, Accepted<TaskRunEvent>, NotFound<ApiError>, Conflict<ApiError>, UnprocessableEntity<ApiError>, JsonHttpResult<ApiError>>> CancelAsync(
+        string id, string? reason, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
     {
         CancelOutcome outcome;
         try
@@ -288,6 +295,10 @@ public static class TaskBusHttpExtensions
         catch (ArgumentException ex)
         {
             return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+        }
+        catch (Exception ex) when (store.IsUnreachable(ex))
+        {
+            return TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         return outcome.Result switch
         {

@@ -152,14 +152,17 @@ public sealed partial class TaskManager : IRunQueue
             return held;
         }
         var task = Queue(run);
+        // A run that holds a unique key is sent whatever the caller does meanwhile: a send given up half way would
+        // leave the key held by a run that is stored queued and never arrives.
+        var sending = run.UniqueKey is null ? cancellationToken : CancellationToken.None;
         if (run.Due is { } at && at > now)
         {
-            await HoldAsync(run, at, cancellationToken);
+            await HoldAsync(run, at, sending);
             return run;
         }
         try
         {
-            await _sender.SendAsync(task, run, TimeSpan.Zero, null, cancellationToken);
+            await _sender.SendAsync(task, run, TimeSpan.Zero, null, sending);
         }
         catch (TaskQueueException ex) when (!ex.NotConfirmed)
         {
@@ -175,7 +178,8 @@ public sealed partial class TaskManager : IRunQueue
         try
         {
             await _store.AddDelayedAsync(
-                new DelayedRun(run.Id, run.Task, due, RunHeader.Format(run), RunHeader.FormatExpires(run), run.ParamsJson.GetRawText()), cancellationToken);
+                new DelayedRun(run.Id, Options.QueueName, run.Task, due, RunHeader.Format(run), RunHeader.FormatExpires(run), run.ParamsJson.GetRawText()),
+                cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -19,6 +19,8 @@ internal sealed partial class CancelWatcher(ITaskStore store, RunCancellations c
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         long? cursor = null;
+        // Cancels already handed on, by when: the store answers the last seconds' again.
+        var handled = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         using var timer = new PeriodicTimer(Interval, time);
         do
         {
@@ -26,10 +28,18 @@ internal sealed partial class CancelWatcher(ITaskStore store, RunCancellations c
             {
                 var (cancels, next) = await store.GetCancelsAsync(cursor, stoppingToken);
                 cursor = next;
+                var now = time.GetUtcNow();
                 foreach (var cancel in cancels)
                 {
+                    if (!handled.TryAdd(cancel.RunId, now))
+                        continue;
                     if (cancellations.Cancel(cancel.RunId, cancel.Reason))
                         LogStopping(logger, cancel.RunId, cancel.Reason);
+                }
+                if (handled.Count > 1000)
+                {
+                    foreach (var old in handled.Where(h => h.Value < now - TimeSpan.FromMinutes(1)).Select(h => h.Key).ToList())
+                        handled.Remove(old);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TaskBus.Configuration;
 using TaskBus.Runs;
 using TaskBus.Serialization;
 using TaskBus.Storage;
@@ -16,7 +18,8 @@ namespace TaskBus.Consuming;
 /// task's record ends <c>failure</c> with the reason, instead of holding up the others.
 /// </summary>
 internal sealed partial class DelayedDispatcher(
-    ITaskStore store, IRunSender sender, TaskRegistry registry, RunLifecycle lifecycle, TimeProvider time, ILogger<DelayedDispatcher> logger) : BackgroundService
+    ITaskStore store, IRunSender sender, TaskRegistry registry, RunLifecycle lifecycle, IOptions<TaskBusOptions> options, TimeProvider time,
+    ILogger<DelayedDispatcher> logger) : BackgroundService
 {
     /// <summary>How often the store is asked for due runs: a run starts at most about this late, plus its send.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
@@ -24,6 +27,7 @@ internal sealed partial class DelayedDispatcher(
     private const int Batch = 500;
 
     private readonly string[] _tasks = [.. registry.Where(t => t.Invoker is not null).Select(t => t.Name)];
+    private readonly string _queue = options.Value.QueueName;
     private bool _failing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -37,9 +41,8 @@ internal sealed partial class DelayedDispatcher(
             {
                 int sent;
                 do
-                    sent = await store.SendDueAsync(time.GetUtcNow(), _tasks, Batch, batch => SendAsync(batch, stoppingToken), stoppingToken);
-                while (sent == Batch);
-                _failing = false;
+                    sent = await store.SendDueAsync(time.GetUtcNow(), _queue, _tasks, Batch, batch => SendAsync(batch, stoppingToken), stoppingToken);
+                while (sent == Batch && !_failing);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -51,8 +54,28 @@ internal sealed partial class DelayedDispatcher(
         }
     }
 
-    private Task SendAsync(IReadOnlyList<DelayedRun> batch, CancellationToken cancellationToken) =>
-        Task.WhenAll(batch.Select(run => SendOneAsync(run, cancellationToken)));
+    /// <summary>Sends each run on its own; answers those the broker took (or that ended unsendable): only those leave the store.</summary>
+    private async Task<IReadOnlyCollection<string>> SendAsync(IReadOnlyList<DelayedRun> batch, CancellationToken cancellationToken)
+    {
+        var outcomes = await Task.WhenAll(batch.Select(async run =>
+        {
+            try
+            {
+                await SendOneAsync(run, cancellationToken);
+                return (run.RunId, Error: (Exception?)null);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return (run.RunId, Error: ex);
+            }
+        }));
+        var failed = outcomes.FirstOrDefault(o => o.Error is not null).Error;
+        // The broker or the store is away: the runs not sent stay in the store and are tried again at the next tick.
+        if (failed is not null && !_failing)
+            LogSendFailed(logger, failed.GetType().Name, failed.Message);
+        _failing = failed is not null;
+        return [.. outcomes.Where(o => o.Error is null).Select(o => o.RunId)];
+    }
 
     private async Task SendOneAsync(DelayedRun delayed, CancellationToken cancellationToken)
     {

@@ -13,10 +13,11 @@ internal sealed partial class PauseWatcher(
     ITaskStore store, RunIntake intake, IRunIntakeSwitch endpoint, string group, TimeProvider time, ILogger<PauseWatcher> logger)
     : BackgroundService
 {
-    /// <summary>How often the pause is read.</summary>
+    /// <summary>How often the pause is read (and, while pausing, whether the runs inside have finished).</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long stopping or starting the receive endpoint may take before it is tried again at the next read.</summary>
+    private static readonly TimeSpan SwitchTimeout = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,28 +36,55 @@ internal sealed partial class PauseWatcher(
                 LogReadFailed(logger, ex.Message);
                 continue;
             }
-            if (paused && !stopped)
+            if (paused && !intake.IsClosed)
             {
                 intake.Close();
                 LogPausing(logger, group, intake.Inside);
-                // The runs past the intake finish; only then is the endpoint stopped, which hands back the runs held at the intake.
-                while (intake.Inside > 0)
-                    await Task.Delay(DrainPoll, time, stoppingToken);
-                await endpoint.StopAsync(stoppingToken);
-                stopped = true;
-                LogPaused(logger, group);
+            }
+            // The runs past the intake finish first (read again at every tick: a resume meanwhile ends the pause);
+            // then the endpoint stops, which hands back the runs held at the intake.
+            if (paused && !stopped && intake.Inside == 0)
+            {
+                stopped = await SwitchAsync(stop: true, stoppingToken);
+                if (stopped)
+                    LogPaused(logger, group);
             }
             else if (!paused && (stopped || intake.IsClosed))
             {
-                intake.Open();
                 if (stopped)
-                    await endpoint.StartAsync(stoppingToken);
-                stopped = false;
-                LogResumed(logger, group);
+                    stopped = !await SwitchAsync(stop: false, stoppingToken);
+                if (!stopped)
+                {
+                    intake.Open();
+                    LogResumed(logger, group);
+                }
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>Stops or starts the receive endpoint; false when it failed or took too long (the broker is away): tried again at the next read.</summary>
+    private async Task<bool> SwitchAsync(bool stop, CancellationToken stoppingToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        bounded.CancelAfter(SwitchTimeout);
+        try
+        {
+            if (stop)
+                await endpoint.StopAsync(bounded.Token);
+            else
+                await endpoint.StartAsync(bounded.Token);
+            return true;
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogSwitchFailed(logger, stop ? "stopped" : "started", ex.GetType().Name, ex.Message);
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 1615, Level = LogLevel.Warning, Message = "The receive endpoint could not be {Action} ({Error}: {Message}); trying again")]
+    private static partial void LogSwitchFailed(ILogger logger, string action, string error, string message);
 
     [LoggerMessage(EventId = 1609, Level = LogLevel.Information, Message = "Group {Group} is paused: taking no new run; waiting for the {Running} running to finish")]
     private static partial void LogPausing(ILogger logger, string group, int running);

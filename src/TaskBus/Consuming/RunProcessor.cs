@@ -144,7 +144,8 @@ internal sealed partial class RunProcessor(
         }
         if (standing is { } stored)
         {
-            if (stored.State is not null && stored.RetryAttempt >= run.RetryAttempt)
+            // Cancelled: ended already (whatever round the store holds), or ends now.
+            if (stored.State is not null && (stored.RetryAttempt >= run.RetryAttempt || stored.CancelReason is not null))
             {
                 LogAlreadyEnded(logger, run.Task, run.Id, stored.State.Value, stored.CancelReason ?? "no cancel");
                 return ConsumeOutcome.Dropped;

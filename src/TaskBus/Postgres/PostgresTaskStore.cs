@@ -90,12 +90,13 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             changed timestamptz NOT NULL DEFAULT now());
         CREATE TABLE taskbus_delayed (
             run_id text PRIMARY KEY,
+            queue text NOT NULL,
             task text NOT NULL,
             due timestamptz NOT NULL,
             header text NOT NULL,
             expires text,
             params text NOT NULL);
-        CREATE INDEX taskbus_delayed_due ON taskbus_delayed (due);
+        CREATE INDEX taskbus_delayed_due ON taskbus_delayed (queue, due);
         ALTER TABLE taskbus_runs ADD COLUMN due timestamptz;
         ALTER TABLE taskbus_runs ADD COLUMN progress double precision;
         ALTER TABLE taskbus_runs ADD COLUMN progress_message text;
@@ -124,6 +125,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
             AND NOT ((excluded.retry_attempt, excluded.rate_limit_attempt) = (r.retry_attempt, r.rate_limit_attempt)
                 AND r.state_rank = 3 AND r.state <> 'interrupted')
+            AND NOT (r.state = 'aborted' AND r.error LIKE 'cancelled%')
         """;
 
     private const string UpsertLastRuns = """
@@ -402,13 +404,15 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             await using var last = _dataSource.CreateCommand("SELECT coalesce(max(seq), 0) FROM taskbus_cancels");
             return ([], (long)(await last.ExecuteScalarAsync(cancellationToken))!);
         }
-        await using var command = _dataSource.CreateCommand("SELECT seq, run_id, reason FROM taskbus_cancels WHERE seq > $1 ORDER BY seq");
+        // Numbers taken by transactions still open commit later than greater ones: the last seconds are read again.
+        await using var command = _dataSource.CreateCommand(
+            "SELECT seq, run_id, reason FROM taskbus_cancels WHERE seq > $1 OR at > now() - interval '10 seconds' ORDER BY seq");
         command.Parameters.Add(new() { Value = from });
         var cancels = new List<RunCancel>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             cancels.Add(new RunCancel(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
-        return (cancels, cancels.Count > 0 ? cancels[^1].Seq : from);
+        return (cancels, cancels.Count > 0 ? Math.Max(from, cancels[^1].Seq) : from);
     }
 
     /// <inheritdoc />
@@ -526,19 +530,21 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(run);
         await using var command = _dataSource.CreateCommand(
-            "INSERT INTO taskbus_delayed (run_id, task, due, header, expires, params) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING");
+            "INSERT INTO taskbus_delayed (run_id, task, due, header, expires, params, queue) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING");
         command.Parameters.Add(new() { Value = run.RunId });
         command.Parameters.Add(new() { Value = run.Task });
         command.Parameters.Add(new() { Value = run.Due });
         command.Parameters.Add(new() { Value = run.Header });
         command.Parameters.Add(Nullable(run.Expires, NpgsqlDbType.Text));
         command.Parameters.Add(new() { Value = run.Params });
+        command.Parameters.Add(new() { Value = run.Queue });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc />
     public async Task<int> SendDueAsync(
-        DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken)
+        DateTimeOffset now, string queue, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task<IReadOnlyCollection<string>>> send,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(send);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -547,53 +553,72 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         var due = new List<DelayedRun>();
         await using (var take = new NpgsqlCommand("""
             SELECT run_id, task, due, header, expires, params FROM taskbus_delayed
-            WHERE due <= $1 AND task = ANY($2) ORDER BY due LIMIT $3 FOR UPDATE SKIP LOCKED
+            WHERE queue = $4 AND due <= $1 AND task = ANY($2) ORDER BY due LIMIT $3 FOR UPDATE SKIP LOCKED
             """, connection))
         {
             take.Parameters.Add(new() { Value = now });
             take.Parameters.Add(new() { Value = tasks.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             take.Parameters.Add(new() { Value = batch });
+            take.Parameters.Add(new() { Value = queue });
             await using var reader = await take.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 due.Add(new DelayedRun(
-                    reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+                    reader.GetString(0), queue, reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
                     reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5)));
             }
         }
         if (due.Count == 0)
             return 0;
-        await send(due);
-        await using (var remove = new NpgsqlCommand("DELETE FROM taskbus_delayed WHERE run_id = ANY($1)", connection))
+        // Only the runs the broker took leave; the others stay, sent again at the next call, never a second copy of one sent.
+        var sent = await send(due);
+        if (sent.Count > 0)
         {
-            remove.Parameters.Add(new() { Value = due.Select(d => d.RunId).ToArray() });
-            await remove.ExecuteNonQueryAsync(cancellationToken);
+            await using var remove = new NpgsqlCommand("DELETE FROM taskbus_delayed WHERE run_id = ANY($1)", connection);
+            remove.Parameters.Add(new() { Value = sent.ToArray() });
+            await remove.ExecuteNonQueryAsync(CancellationToken.None);
         }
-        await transaction.CommitAsync(cancellationToken);
-        return due.Count;
+        await transaction.CommitAsync(CancellationToken.None);
+        return sent.Count;
     }
 
     /// <inheritdoc />
     public async Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken)
     {
-        // Waits for a sender that holds the row: once it committed, the row is gone and the run was sent.
-        await using var command = _dataSource.CreateCommand("DELETE FROM taskbus_delayed WHERE run_id = $1");
-        command.Parameters.Add(new() { Value = runId });
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        // A sender holding the row is waited for a moment at most: then the run is being sent, and the worker that
+        // receives it finds it cancelled.
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Execute(connection, "SET LOCAL lock_timeout = '2s'", cancellationToken);
+        int removed;
+        try
+        {
+            await using var command = new NpgsqlCommand("DELETE FROM taskbus_delayed WHERE run_id = $1", connection);
+            command.Parameters.Add(new() { Value = runId });
+            removed = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            return false;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return removed == 1;
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(string queue, int limit, CancellationToken cancellationToken)
     {
         // The params hold secrets in clear: a listing leaves them out.
-        await using var command = _dataSource.CreateCommand("SELECT run_id, task, due, header, expires FROM taskbus_delayed ORDER BY due, run_id LIMIT $1");
+        await using var command = _dataSource.CreateCommand(
+            "SELECT run_id, task, due, header, expires FROM taskbus_delayed WHERE queue = $2 ORDER BY due, run_id LIMIT $1");
         command.Parameters.Add(new() { Value = limit });
+        command.Parameters.Add(new() { Value = queue });
         var runs = new List<DelayedRun>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             runs.Add(new DelayedRun(
-                reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), ""));
+                reader.GetString(0), queue, reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), ""));
         }
         return runs;
     }

@@ -71,8 +71,9 @@ internal interface ITaskStore
     Task<bool> RequestCancelAsync(string runId, string reason, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The cancels recorded after <paramref name="after"/> (a <see cref="RunCancel.Seq"/>), oldest first; with null, none,
-    /// only the cursor to start from. Returns the cancels and the cursor for the next call.
+    /// The cancels recorded after <paramref name="after"/> (a <see cref="RunCancel.Seq"/>), oldest first, and possibly some
+    /// seen before (the last seconds are read again: a number may commit after a greater one); with null, none, only the
+    /// cursor to start from. Returns the cancels and the cursor for the next call.
     /// </summary>
     Task<(IReadOnlyList<RunCancel> Cancels, long Cursor)> GetCancelsAsync(long? after, CancellationToken cancellationToken);
 
@@ -107,17 +108,23 @@ internal interface ITaskStore
     Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Takes up to <paramref name="batch"/> delayed runs of <paramref name="tasks"/> due at <paramref name="now"/>, earliest
-    /// first, and hands them to <paramref name="send"/>: they leave the store only once it returns; if it throws they stay
-    /// (with PostgreSQL, rows another process is sending are skipped, never sent twice). Returns how many were sent.
+    /// Takes up to <paramref name="batch"/> delayed runs of worker group <paramref name="queue"/> and of
+    /// <paramref name="tasks"/> due at <paramref name="now"/>, earliest first, and hands them to <paramref name="send"/>,
+    /// which answers the ids of those the broker took: those leave the store, the others stay for the next call (with
+    /// PostgreSQL, rows another process is sending are skipped, never sent twice). Returns how many left.
     /// </summary>
-    Task<int> SendDueAsync(DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken);
+    Task<int> SendDueAsync(
+        DateTimeOffset now, string queue, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task<IReadOnlyCollection<string>>> send,
+        CancellationToken cancellationToken);
 
-    /// <summary>Removes a delayed run not sent yet (a cancel); false when it is not held (sent, or never delayed).</summary>
+    /// <summary>
+    /// Removes a delayed run not sent yet (a cancel); false when it is not held (sent, never delayed) or is being sent
+    /// right now (then the worker that receives it finds it cancelled).
+    /// </summary>
     Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken);
 
-    /// <summary>The delayed runs held, earliest due first.</summary>
-    Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken);
+    /// <summary>The delayed runs held for worker group <paramref name="queue"/>, earliest due first.</summary>
+    Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(string queue, int limit, CancellationToken cancellationToken);
 
     /// <summary>True while the worker group of queue <paramref name="group"/> is paused: its workers take no runs.</summary>
     Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken);

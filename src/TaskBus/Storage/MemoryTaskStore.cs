@@ -292,7 +292,8 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
 
     /// <inheritdoc />
     public async Task<int> SendDueAsync(
-        DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken)
+        DateTimeOffset now, string queue, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task<IReadOnlyCollection<string>>> send,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(send);
         // One sender at a time, as PostgreSQL's row locks make it: a run is never sent twice.
@@ -301,16 +302,16 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
         {
             List<DelayedRun> due;
             lock (_lock)
-                due = [.. _delayed.Values.Where(d => d.Due <= now && tasks.Contains(d.Task)).OrderBy(d => d.Due).Take(batch)];
+                due = [.. _delayed.Values.Where(d => d.Due <= now && d.Queue == queue && tasks.Contains(d.Task)).OrderBy(d => d.Due).Take(batch)];
             if (due.Count == 0)
                 return 0;
-            await send(due);
+            var sent = await send(due);
             lock (_lock)
             {
-                foreach (var run in due)
-                    _delayed.Remove(run.RunId);
+                foreach (var id in sent)
+                    _delayed.Remove(id);
             }
-            return due.Count;
+            return sent.Count;
         }
         finally
         {
@@ -335,10 +336,13 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(string queue, int limit, CancellationToken cancellationToken)
     {
         lock (_lock)
-            return Task.FromResult<IReadOnlyList<DelayedRun>>([.. _delayed.Values.OrderBy(d => d.Due).ThenBy(d => d.RunId, StringComparer.Ordinal).Take(limit)]);
+        {
+            return Task.FromResult<IReadOnlyList<DelayedRun>>(
+                [.. _delayed.Values.Where(d => d.Queue == queue).OrderBy(d => d.Due).ThenBy(d => d.RunId, StringComparer.Ordinal).Take(limit)]);
+        }
     }
 
     /// <inheritdoc />

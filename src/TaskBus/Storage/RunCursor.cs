@@ -21,10 +21,14 @@ internal static class RunCursor
     /// <summary>
     /// True when <paramref name="change"/> replaces <paramref name="stored"/>: it is not older, and the stored round has
     /// not ended yet. The first final state a round reaches is the one it keeps (an <c>aborted</c> is not overwritten
-    /// by a late <c>success</c>), except <c>interrupted</c>: the run goes on from it, delivered again.
+    /// by a late <c>success</c>), except <c>interrupted</c>: the run goes on from it, delivered again; a cancelled run
+    /// keeps its <c>aborted</c> for good.
     /// </summary>
     public static bool Supersedes(TaskRunEvent change, TaskRunEvent stored)
     {
+        // A cancelled run stays cancelled: what a worker that had it meanwhile does next (a retry, a re-queue) is not kept.
+        if (stored.State == TaskState.Aborted && stored.Error?.StartsWith("cancelled", StringComparison.Ordinal) == true)
+            return false;
         var (changeRound, storedRound) = (Rank(change), Rank(stored));
         if (changeRound.CompareTo(storedRound) < 0)
             return false;

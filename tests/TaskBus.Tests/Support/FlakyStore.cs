@@ -74,12 +74,15 @@ internal sealed class FlakyStore : ITaskStore
 
     public Task AddDelayedAsync(DelayedRun run, CancellationToken cancellationToken) => Call(() => _inner.AddDelayedAsync(run, cancellationToken));
 
-    public Task<int> SendDueAsync(DateTimeOffset now, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task> send, CancellationToken cancellationToken) =>
-        Call(() => _inner.SendDueAsync(now, tasks, batch, send, cancellationToken));
+    public Task<int> SendDueAsync(
+        DateTimeOffset now, string queue, IReadOnlyCollection<string> tasks, int batch, Func<IReadOnlyList<DelayedRun>, Task<IReadOnlyCollection<string>>> send,
+        CancellationToken cancellationToken) =>
+        Call(() => _inner.SendDueAsync(now, queue, tasks, batch, send, cancellationToken));
 
     public Task<bool> RemoveDelayedAsync(string runId, CancellationToken cancellationToken) => Call(() => _inner.RemoveDelayedAsync(runId, cancellationToken));
 
-    public Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(int limit, CancellationToken cancellationToken) => Call(() => _inner.ListDelayedAsync(limit, cancellationToken));
+    public Task<IReadOnlyList<DelayedRun>> ListDelayedAsync(string queue, int limit, CancellationToken cancellationToken) =>
+        Call(() => _inner.ListDelayedAsync(queue, limit, cancellationToken));
 
     public Task<bool> IsPausedAsync(string group, CancellationToken cancellationToken) => Call(() => _inner.IsPausedAsync(group, cancellationToken));
 
