@@ -24,7 +24,7 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
             string[] store = ["--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={postgres.ConnectionString}"];
             await using (var first = await AppProcess.StartWorkerAsync(rabbit, queue, [.. store, "--TaskBus:StoppingGracePeriod=00:00:01"]))
             {
-                await watcher.Bus.Publish(new Dummy { Sleep = 100 }, c => c.MessageId = id);
+                await watcher.Bus.Publish(new Dummy { Sleep = 10 }, c => c.MessageId = id);
                 await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running);
                 Assert.Equal(0, await first.StopAsync());
             }
@@ -40,8 +40,8 @@ public sealed class FaultInjectionTests(RabbitMqFixture rabbit, ITestOutputHelpe
 
             await using var second = await AppProcess.StartWorkerAsync(rabbit, queue, store);
             var again = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Running && e.Redelivered);
-            // dummy(sleep=100) runs its 100 s again on the second worker.
-            var final = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Success, TimeSpan.FromSeconds(150));
+            // dummy(sleep=10) runs its 10 s again on the second worker: ten times the grace period the first one had.
+            var final = await watcher.WaitFor(e => e.Id == runId && e.State == TaskState.Success, TimeSpan.FromSeconds(60));
 
             Assert.NotEqual(interrupted.Worker, final.Worker);
             Assert.True(final.Redelivered);

@@ -134,8 +134,8 @@ internal sealed partial class RunProcessor(
             var mark = outage.Mark;
             try
             {
+                // Not a sign the store is back: this read may be one many runs share, begun before the store went away.
                 standing = await standings.ReadAsync(run.Id, cancellationToken);
-                outage.Reached();
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && outage.IsOutage(ex))
             {
