@@ -189,7 +189,10 @@ public static class TaskBusHostingExtensions
     /// <summary>The worker side: the consume path the task queue's consumers hand their runs to.</summary>
     private static void AddConsuming(IServiceCollection services)
     {
-        services.AddSingleton<RunStandings>();
+        // Across the network a read waits a millisecond for the runs that arrive with it.
+        services.AddSingleton(sp => new RunStandings(
+            sp.GetRequiredService<ITaskStore>(),
+            sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.Store.Provider == TaskStoreProvider.PostgreSQL ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero));
         services.AddSingleton<RunIntake>();
         services.AddSingleton<TaskEndpointSwitch>();
         services.AddSingleton<IRunIntakeSwitch>(sp => sp.GetRequiredService<TaskEndpointSwitch>());

@@ -180,8 +180,19 @@ public sealed class DashboardBrowserTests(RabbitMqFixture rabbit, ITestOutputHel
         var baseUrl = $"http://127.0.0.1:{AppProcess.FreePort()}";
         var worker = await AppProcess.StartWorkerAsync(rabbit, queue,
             "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={_postgres.ConnectionString}", $"--TaskBus:Http:Urls={baseUrl}");
-        var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        IPlaywright playwright;
+        IBrowser browser;
+        try
+        {
+            playwright = await Playwright.CreateAsync();
+            browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        }
+        catch
+        {
+            // No worker is left running when the browser cannot start.
+            await worker.DisposeAsync();
+            throw;
+        }
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         var errors = new List<string>();
         page.Console += (_, message) =>

@@ -52,7 +52,7 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
             var waiting = ids.Except(running).ToList();
             Assert.Equal(20, running.Count);
 
-            var cancel = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["cancel", .. waiting, .. running, "--reason", "cleanup", .. Store]));
+            await using var cancel = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["cancel", .. waiting, .. running, "--reason", "cleanup", .. Store]));
             Assert.Equal(0, await cancel.WaitForExitAsync());
             var outcomes = cancel.StdoutLines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
             Assert.Equal(Enumerable.Repeat("cancelled", 20).Concat(Enumerable.Repeat("stopping", 20)), outcomes.Select(o => o.GetProperty("result").GetString()));
@@ -250,11 +250,11 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
             }
             string[] filter = ["requeue", "--task", "retryable", "--state", "failure", "--limit", "1000", .. Store];
 
-            var dry = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, [.. filter, "--dry-run"]));
+            await using var dry = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, [.. filter, "--dry-run"]));
             Assert.Equal(0, await dry.WaitForExitAsync());
             var dryReport = JsonDocument.Parse(Assert.Single(dry.StdoutLines)).RootElement;
             Assert.Equal((200, 200, true), (dryReport.GetProperty("matched").GetInt32(), dryReport.GetProperty("requeued").GetInt32(), dryReport.GetProperty("dryRun").GetBoolean()));
-            var requeue = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, filter));
+            await using var requeue = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, filter));
             Assert.Equal(0, await requeue.WaitForExitAsync());
             var report = JsonDocument.Parse(Assert.Single(requeue.StdoutLines)).RootElement;
 
@@ -286,7 +286,7 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
             foreach (var run in running)
                 await watcher.WaitFor(e => e.Id == run.Id && e.State == TaskState.Running);
 
-            var pause = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["pause", .. Store]));
+            await using var pause = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["pause", .. Store]));
             Assert.Equal(0, await pause.WaitForExitAsync());
             await worker.WaitForLineAsync(l => l.Contains($"Paused: group {queue} takes no runs", StringComparison.Ordinal));
             foreach (var run in running)
@@ -299,7 +299,7 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
             // Confirmed by the broker, and in the queue: the paused worker holds none of them.
             Assert.Equal(20u, await rabbit.MessageCountAsync(queue));
             Assert.DoesNotContain(watcher.Events, e => waiting.Contains(e.Id) && e.State == TaskState.Running);
-            var resume = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["resume", .. Store]));
+            await using var resume = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["resume", .. Store]));
             Assert.Equal(0, await resume.WaitForExitAsync());
             foreach (var id in waiting)
                 Assert.Equal(TaskState.Success, (await watcher.WaitForFinal(id)).State);
@@ -320,7 +320,8 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
         try
         {
             await using var watcher = await EventWatcher.StartAsync(rabbit, url: url, ordered: false);
-            var first = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, $"--TaskBus:RabbitMQ:Url={url}"]);
+            // Disposed on every path: a worker left running by a failed test would poll the store and broker for good.
+            await using var first = await AppProcess.StartWorkerAsync(rabbit, queue, [.. Store, $"--TaskBus:RabbitMQ:Url={url}"]);
             await using var publisher = await PublisherHost.StartAsync(rabbit, queue, url, SharedStore);
             var due = DateTimeOffset.UtcNow.AddSeconds(8);
             var runs = new List<TaskRun>();
@@ -365,9 +366,9 @@ public sealed partial class RunControlTests(RabbitMqFixture rabbit, ITestOutputH
         var queue = RabbitMqFixture.NewQueueName("no-store");
         try
         {
-            var cancel = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["cancel", Guid.NewGuid().ToString()]));
-            var unique = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["queue", "noop", "--unique-key", "k"]));
-            var badExpiry = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["queue", "noop", "--expires", "later"]));
+            await using var cancel = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["cancel", Guid.NewGuid().ToString()]));
+            await using var unique = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["queue", "noop", "--unique-key", "k"]));
+            await using var badExpiry = AppProcess.Start("TaskBus.Publisher", AppProcess.PublisherArgsFor(rabbit, queue, ["queue", "noop", "--expires", "later"]));
 
             Assert.Equal((2, 2, 2), (await cancel.WaitForExitAsync(), await unique.WaitForExitAsync(), await badExpiry.WaitForExitAsync()));
             Assert.Contains("Error: TaskBus:Store:Provider: cancel needs the store the workers share", cancel.Output, StringComparison.Ordinal);

@@ -4,10 +4,12 @@ namespace TaskBus.Consuming;
 
 /// <summary>
 /// Reads what the store says of runs about to start (<see cref="ITaskStore.GetStandingsAsync"/>), many in one round
-/// trip: a run that finds no read in flight reads alone, at once; the runs that arrive while a read is in flight wait
-/// for the next one, which takes them all. Under load a read per run would cost as much as the rest of the run.
+/// trip. With no linger (a store in this process) a run that finds no read in flight reads alone, at once; the runs
+/// that arrive while a read is in flight wait for the next one, which takes them all. With a linger (a store across
+/// the network) the first run waits that long for others to join its read: under load a read per run cost as much
+/// client CPU as the rest of the run (PostgreSQL store: 270 µs a run against 132 µs without the read).
 /// </summary>
-internal sealed class RunStandings(ITaskStore store)
+internal sealed class RunStandings(ITaskStore store, TimeSpan linger = default)
 {
     private const int MaxBatch = 1000;
 
@@ -19,18 +21,19 @@ internal sealed class RunStandings(ITaskStore store)
     public async Task<RunStanding?> ReadAsync(string runId, CancellationToken cancellationToken)
     {
         TaskCompletionSource<RunStanding?>? waiter = null;
+        var serve = false;
         lock (_lock)
         {
-            if (_reading)
+            if (_reading || linger > TimeSpan.Zero)
             {
                 waiter = new TaskCompletionSource<RunStanding?>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _pending.Add((runId, waiter));
+                serve = !_reading;
             }
-            else
-            {
-                _reading = true;
-            }
+            _reading = true;
         }
+        if (serve)
+            _ = Task.Run(() => ServeAsync(linger), CancellationToken.None);
         if (waiter is not null)
             return await waiter.Task.WaitAsync(cancellationToken);
         try
@@ -54,11 +57,14 @@ internal sealed class RunStandings(ITaskStore store)
                 return;
             }
         }
-        _ = Task.Run(ServeAsync);
+        _ = Task.Run(() => ServeAsync(TimeSpan.Zero), CancellationToken.None);
     }
 
-    private async Task ServeAsync()
+    private async Task ServeAsync(TimeSpan wait)
     {
+        // The others that arrive meanwhile join this read.
+        if (wait > TimeSpan.Zero)
+            await Task.Delay(wait);
         while (true)
         {
             List<(string Id, TaskCompletionSource<RunStanding?> Done)> batch;

@@ -21,6 +21,8 @@ public sealed class AppProcess : IAsyncDisposable
     }
 
     /// <summary>The process id: the <c>pid</c> in a <c>host-pid</c> worker name.</summary>
+    private int _disposed;
+
     public int Pid => _process.Id;
 
     public string Output
@@ -120,8 +122,11 @@ public sealed class AppProcess : IAsyncDisposable
         return await WaitForExitAsync();
     }
 
+    /// <summary>Kills the process if it still runs; safe to call again (a test that disposes early, then by its using).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
