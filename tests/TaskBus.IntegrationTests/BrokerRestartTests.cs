@@ -55,6 +55,20 @@ public sealed class BrokerRestartTests(RabbitMqFixture rabbit, ITestOutputHelper
                 await Task.Delay(TimeSpan.FromSeconds(1));
             output.WriteLine($"{before} of {ids.Count} runs had finished when the broker stopped; {finished} reached a final state after the restart");
             Assert.True(before < ids.Count, "the broker restarted before the runs were done");
+            if (finished < ids.Count)
+            {
+                // What the store and the workers say of the runs that did not end: what a failure needs to be understood.
+                foreach (var id in ids)
+                {
+                    if (await store.GetRunAsync(id, CancellationToken.None) is { } run && run.State.IsFinished())
+                        continue;
+                    var stored = await store.GetRunAsync(id, CancellationToken.None);
+                    output.WriteLine($"{id}: stored {stored?.State.ToString() ?? "nothing"} (retry {stored?.RetryAttempt}, redelivered {stored?.Redelivered}, worker {stored?.Worker})");
+                    foreach (var worker in workers)
+                        foreach (var line in worker.Output.Split('\n').Where(l => l.Contains(id, StringComparison.Ordinal)))
+                            output.WriteLine($"  worker {worker.Pid}: {line}");
+                }
+            }
             Assert.Equal(ids.Count, finished);
 
             // The publisher and the workers reconnected by themselves: a run the publisher queues now is consumed.
