@@ -258,7 +258,7 @@ public static class TaskBusHttpExtensions
         }
         catch (Exception ex) when (store.IsUnreachable(ex))
         {
-            return TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return StoreAway(ex);
         }
         return TypedResults.Ok(QueuedRun.Of(run));
     }
@@ -298,7 +298,7 @@ public static class TaskBusHttpExtensions
         }
         catch (Exception ex) when (store.IsUnreachable(ex))
         {
-            return TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return StoreAway(ex);
         }
         return outcome.Result switch
         {
@@ -521,6 +521,10 @@ public static class TaskBusHttpExtensions
         await store.GetRunAsync(id, cancellationToken) is { } run
             ? TypedResults.Ok(run)
             : TypedResults.NotFound(new ApiError($"Run {id} not found"));
+
+    /// <summary>503: the store did not answer; the caller may try again.</summary>
+    private static JsonHttpResult<ApiError> StoreAway(Exception ex) =>
+        TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static NotFound<ApiError> NotFound(string task) => TypedResults.NotFound(new ApiError($"Task {task} not found"));
 
