@@ -140,14 +140,12 @@ public sealed partial class TaskManager : IRunQueue
                 (options.Expires ?? descriptor.Expires) is { } life ? (due ?? now) + life : run.ExpiresAt);
         }
         if (run.UniqueKey is { } key && run.State == TaskState.Init
-            && await _store.TryHoldKeyAsync(descriptor.Name, key, run.Id, UnstoredKeyHolder, cancellationToken) is { } holder)
+            && await HoldKeyAsync(descriptor.Name, key, run, cancellationToken) is var (holder, stored) && holder is not null)
         {
             LogDeduplicated(_logger, run.Task, holder, key);
             _tally?.CountDeduplicated(run.ScheduledFor is not null);
             var held = RunFactory.Held(holder, run, _lifecycle.Time.GetUtcNow());
-            // What this process knows of the holder is written first: it may be this process's own run.
-            await _writer.FlushAsync().WaitAsync(cancellationToken);
-            if (await _store.GetRunAsync(holder, cancellationToken) is { } stored)
+            if (stored is not null)
                 _lifecycle.Adopt(held, stored);
             return held;
         }
@@ -523,6 +521,25 @@ public sealed partial class TaskManager : IRunQueue
         : new TaskManagerStatus { Type = Type, Worker = WorkerName, Tasks = Registry.Count };
 
     /// <summary>A unique key whose run was never stored this long after it was taken is taken over: its queuer died first.</summary>
+    /// <summary>
+    /// Takes a unique key for a run, or finds the run that holds it (with what the store knows of that run). A holder
+    /// that is this process's own run may have ended with its final state not yet written: what this process knows is
+    /// written first, and a holder found ended then no longer holds the key.
+    /// </summary>
+    private async Task<(string? Holder, TaskRunEvent? Stored)> HoldKeyAsync(string task, string key, TaskRun run, CancellationToken cancellationToken)
+    {
+        if (await _store.TryHoldKeyAsync(task, key, run.Id, UnstoredKeyHolder, cancellationToken) is not { } holder)
+            return (null, null);
+        await _writer.FlushAsync().WaitAsync(cancellationToken);
+        var stored = await _store.GetRunAsync(holder, cancellationToken);
+        if (stored is not null && stored.State.IsFinished() && stored.State != TaskState.Interrupted)
+        {
+            holder = await _store.TryHoldKeyAsync(task, key, run.Id, UnstoredKeyHolder, cancellationToken);
+            stored = holder is null ? null : await _store.GetRunAsync(holder, cancellationToken);
+        }
+        return (holder, stored);
+    }
+
     internal static readonly TimeSpan UnstoredKeyHolder = TimeSpan.FromMinutes(1);
 
     private static readonly QueueOptions s_noOptions = new();

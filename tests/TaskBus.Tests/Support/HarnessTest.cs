@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 namespace TaskBus.Tests.Support;
 
 /// <summary>A test class on TaskBus's in-memory harness with the sample tasks, recording every state change.</summary>
@@ -14,4 +15,12 @@ public abstract class HarnessTest : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Services.DisposeAsync();
+
+    /// <summary>Waits for a run's final state, then for the store writer to have written it.</summary>
+    protected async Task<TaskRun> WaitStoredAsync(string runId)
+    {
+        var final = await Recorder.WaitForFinal(runId);
+        await Services.Provider.GetRequiredService<TaskBus.Storage.TaskStoreWriter>().FlushAsync();
+        return final;
+    }
 }
