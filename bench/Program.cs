@@ -10,9 +10,11 @@ using TaskBus.Bench;
 using TaskBus.Client;
 using TaskBus.Configuration;
 using TaskBus.Contracts;
+using TaskBus.RabbitMq;
 using TaskBus.Worker.Tasks;
 
 // Usage: TaskBus.Bench [N] [--quick] [--url amqp://...] [--postgres CONNECTION] [--redis HOST:PORT] [--concurrency C] [--rounds R] [--only CASE]
+//   --only layouts: the group's queue as one classic queue, three classic shards, quorum queues, three quorum shards (events off)
 // Queues N noop tasks through TaskBus and N messages through a bare MassTransit consumer, on the
 // same transport and the same kind of queue, in one run; prints tasks/s and the ratio per case, each as a JSON line.
 // --quick: every case, small enough for a CI-sized machine in a few minutes.
@@ -59,6 +61,19 @@ for (var round = 0; round <= rounds; round++)
     }
     if (only is "scale-out" or "rss" or "peers" or "queue-and-wait" or "control")
         break;
+    if (only is "layouts")
+    {
+        // The group's queue as one classic queue, three classic shards, quorum queues (one shard, three): events off.
+        // Each against the one classic queue of the same round.
+        double? one = null;
+        foreach (var (type, shards) in new[] { (RabbitMqQueueType.Classic, 1), (RabbitMqQueueType.Classic, 3), (RabbitMqQueueType.Quorum, 1), (RabbitMqQueueType.Quorum, 3) })
+        {
+            var m = await RunTaskBusAsync(false, TaskBusTransport.RabbitMQ, null, type, shards);
+            one ??= m.PerSecond;
+            results.Add(new($"layout-{type.ToString().ToLowerInvariant()}-{shards}", m.PerSecond, one.Value, m));
+        }
+        continue;
+    }
     if (only is "inmemory")
     {
         await RunInMemoryRoundAsync();
@@ -174,7 +189,8 @@ foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bar
 {
     var best = Median(group);
     var ratio = best.PerSecond / best.BarePerSecond;
-    summary.Add((best.Case, $"tasks/s ÷ bare MassTransit{(best.Case.StartsWith("inmemory", StringComparison.Ordinal) ? " in-memory" : "")}",
+    summary.Add((best.Case, best.Case.StartsWith("layout-", StringComparison.Ordinal) ? "tasks/s, events off ÷ one classic queue"
+        : $"tasks/s ÷ bare MassTransit{(best.Case.StartsWith("inmemory", StringComparison.Ordinal) ? " in-memory" : "")}",
         string.Create(CultureInfo.InvariantCulture, $"{best.PerSecond:0} / {best.BarePerSecond:0} = **{ratio:0.00}**"),
         ratioBars.TryGetValue(best.Case, out var bar) ? string.Create(CultureInfo.InvariantCulture, $"≥ {bar}") : "—",
         ratioBars.TryGetValue(best.Case, out bar) ? ratio >= bar : null));
@@ -433,7 +449,8 @@ async Task<Measure> RunBareInMemoryAsync()
     return measure;
 }
 
-async Task<Measure> RunTaskBusAsync(bool events, TaskBusTransport transport = TaskBusTransport.RabbitMQ, string? postgres = null)
+async Task<Measure> RunTaskBusAsync(
+    bool events, TaskBusTransport transport = TaskBusTransport.RabbitMQ, string? postgres = null, RabbitMqQueueType queueType = RabbitMqQueueType.Classic, int shards = 1)
 {
     var counter = new Counter();
     var builder = Host.CreateApplicationBuilder();
@@ -447,6 +464,8 @@ async Task<Measure> RunTaskBusAsync(bool events, TaskBusTransport transport = Ta
         o.MaxConcurrentTasks = concurrency;
         o.ScheduleTasks = false;
         o.PublishEvents = events;
+        o.RabbitMQ.QueueType = queueType;
+        o.RabbitMQ.Shards = shards;
         if (postgres is not null)
         {
             o.Store.Provider = TaskStoreProvider.PostgreSQL;
@@ -466,9 +485,16 @@ async Task<Measure> RunTaskBusAsync(bool events, TaskBusTransport transport = Ta
     // The store's connections close with the host's services.
     await ((IAsyncDisposable)host).DisposeAsync();
     if (transport == TaskBusTransport.RabbitMQ)
-        await DeleteQueueAsync("taskbus-bench-tasks");
+    {
+        var layout = new RabbitMqLayout("taskbus-bench-tasks", queueType, shards);
+        foreach (var name in layout.Names.Append(layout.ErrorQueue).Append("taskbus-bench-tasks").Distinct())
+            await DeleteQueueAsync(name);
+        if (layout.PriorityExchange is { } byPriority)
+            await DeleteQueueAsync(byPriority);
+    }
+    var layoutName = queueType == RabbitMqQueueType.Classic && shards == 1 ? "" : $"{queueType.ToString().ToLowerInvariant()}-{shards} ";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {(transport == TaskBusTransport.InMemory ? "inmemory " : postgres is null ? "" : "postgres ")}events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
+        $"  {(transport == TaskBusTransport.InMemory ? "inmemory " : postgres is null ? "" : "postgres ")}{layoutName}events {(events ? "on " : "off")} {measure.PerSecond,8:0}/s"));
     return measure;
 }
 

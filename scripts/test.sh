@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: starts (installing if needed) a local RabbitMQ, a second RabbitMQ node of the tests that raise
-# alarms or stop the broker (port 5681), and PostgreSQL, installs chromium for the
+# alarms or stop the broker (port 5681), a three-node RabbitMQ cluster (ports 5701-5703) of the tests of quorum
+# queues, a node lost and shards, and PostgreSQL, installs chromium for the
 # dashboard's browser tests, then the whole solution's tests.
 # Prints one closing line "tests: N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/start-rabbitmq.sh || { echo "tests: 0 passed, 1 failed (RabbitMQ did not start)"; exit 1; }
 bash scripts/start-rabbitmq-node.sh taskbus-alarm 5681 15681 || { echo "tests: 0 passed, 1 failed (the second RabbitMQ node did not start)"; exit 1; }
+bash scripts/start-rabbitmq-cluster.sh || { echo "tests: 0 passed, 1 failed (the three-node RabbitMQ cluster did not start)"; exit 1; }
 bash scripts/start-postgres.sh || { echo "tests: 0 passed, 1 failed (PostgreSQL did not start)"; exit 1; }
 bash scripts/install-chromium.sh || { echo "tests: 0 passed, 1 failed (chromium could not be installed)"; exit 1; }
 

@@ -73,6 +73,13 @@ status.SetAction((_, ct) => QueueCommandAsync(async manager =>
     JsonSerializer.Serialize(await manager.GetQueueStatusAsync(ct), TaskBusJson.Options), null));
 root.Subcommands.Add(status);
 
+var migrate = new Command("migrate-queues",
+    "Move the worker group to the queue layout of these settings (TaskBus:RabbitMQ:QueueType, TaskBus:RabbitMQ:Shards): every run waiting in its "
+    + "queues of another layout, and its error queue, is moved (priority kept) and the old queues deleted. Stop the group's old processes first.");
+migrate.SetAction((_, ct) => QueueCommandAsync(async manager =>
+    JsonSerializer.Serialize(await manager.MigrateQueuesAsync(ct), TaskBusJson.Options), null));
+root.Subcommands.Add(migrate);
+
 var limitOption = new Option<int>("--limit") { Description = "At most this many.", DefaultValueFactory = _ => 100 };
 var errorIds = new Argument<string[]>("run-ids") { Description = "The failed runs' ids.", Arity = ArgumentArity.ZeroOrMore };
 var allOption = new Option<bool>("--all") { Description = "Every message in the error queue." };

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -194,7 +195,10 @@ public static class TaskBusHostingExtensions
             sp.GetRequiredService<ITaskStore>(),
             sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.Store.Provider == TaskStoreProvider.PostgreSQL ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero));
         services.AddSingleton<RunIntake>();
-        services.AddSingleton<TaskEndpointSwitch>();
+        // Runs that arrive through several queues take the worker's slots by priority.
+        services.AddSingleton(sp => sp.GetService<RabbitMqLayout>() is { Gated: true } layout
+            ? new TaskEndpointSwitch(layout.Queues.Count, new PrioritySlots(sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.MaxConcurrentTasks))
+            : new TaskEndpointSwitch());
         services.AddSingleton<IRunIntakeSwitch>(sp => sp.GetRequiredService<TaskEndpointSwitch>());
         services.AddSingleton<RunProcessor>();
         services.AddSingleton(sp => new ConsumePath(sp.GetRequiredService<RunLifecycle>(), sp.GetRequiredService<RunProcessor>()));
@@ -222,13 +226,20 @@ public static class TaskBusHostingExtensions
         Func<IServiceCollection, Action<IBusRegistrationConfigurator>, IServiceCollection>? addMassTransit)
     {
         var rabbitMq = options.Transport == TaskBusTransport.RabbitMQ;
+        if (rabbitMq && options.ConsumeTasks)
+        {
+            // Before the bus declares its endpoints: a worker whose layout differs from its group's on the broker refuses.
+            services.AddHostedService(sp => new RabbitMqLayoutCheck(sp.GetRequiredService<RabbitMqTopology>()));
+        }
         (addMassTransit ?? ((s, c) => s.AddMassTransit(c)))(services, x =>
         {
             if (rabbitMq)
             {
                 x.UsingRabbitMq((context, cfg) =>
                 {
-                    RabbitMqBus.Configure(cfg, Bound(context), context.GetRequiredService<TaskRegistry>(), ConsumePathOf(context), context.GetService<TaskEndpointSwitch>());
+                    var pause = context.GetService<TaskEndpointSwitch>();
+                    RabbitMqBus.Configure(
+                        cfg, Bound(context), context.GetRequiredService<RabbitMqLayout>(), context.GetRequiredService<TaskRegistry>(), ConsumePathOf(context), pause, pause?.Slots);
                     builder.BusConfigurations.ForEach(configure => configure(context, cfg));
                 });
             }
@@ -248,15 +259,20 @@ public static class TaskBusHostingExtensions
         });
         services.AddPublishObserver<TaskPublishObserver>();
         services.AddReceiveObserver<TaskReceiveObserver>();
-        services.AddSingleton(new RunStamp(rabbitMq ? RabbitMqBus.Mandatory : null));
+        services.AddSingleton(sp => new RunStamp(rabbitMq ? RabbitMqBus.Stamp(sp.GetRequiredService<RabbitMqLayout>()) : null));
         if (rabbitMq)
         {
-            services.AddSingleton(sp => new RabbitMqConnection(new Uri(Bound(sp).RabbitMQ.Url)));
+            services.AddSingleton(sp => RabbitMqLayout.Of(Bound(sp)));
+            services.AddSingleton(sp =>
+            {
+                var url = new Uri(Bound(sp).RabbitMQ.Url);
+                return new RabbitMqConnection(url, RabbitMqBus.Nodes(url, Bound(sp).RabbitMQ));
+            });
             services.AddSingleton<IBrokerState>(sp => new RabbitMqBrokerState(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).RabbitMQ));
-            services.AddSingleton(sp => new RabbitMqTopology(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).QueueName));
-            services.AddSingleton(sp => new RabbitMqDelayQueue(sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).QueueName, sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton(sp => new RabbitMqTopology(sp.GetRequiredService<RabbitMqConnection>(), sp.GetRequiredService<RabbitMqLayout>()));
+            services.AddSingleton(sp => new RabbitMqDelayQueue(sp.GetRequiredService<RabbitMqConnection>(), sp.GetRequiredService<RabbitMqLayout>(), sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<IQueueControl>(sp => new RabbitMqQueueControl(
-                sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).RabbitMQ, Bound(sp).QueueName, sp.GetRequiredService<TaskRegistry>()));
+                sp.GetRequiredService<RabbitMqConnection>(), Bound(sp).RabbitMQ, sp.GetRequiredService<RabbitMqTopology>(), sp.GetRequiredService<TaskRegistry>()));
         }
         else
         {
@@ -265,10 +281,23 @@ public static class TaskBusHostingExtensions
                 Bound(sp).QueueName, sp.GetRequiredService<InMemoryErrorQueue>(), new ErrorMessageReader(sp.GetRequiredService<TaskRegistry>())));
         }
         services.AddSingleton<IRunSender>(sp => new BusRunSender(
-            sp.GetRequiredService<IBus>(), sp.GetRequiredService<RunStamp>(), new Uri($"{(rabbitMq ? "exchange" : "queue")}:{Bound(sp).QueueName}"), Bound(sp).QueueName,
+            sp.GetRequiredService<IBus>(), sp.GetRequiredService<RunStamp>(), AddressOf(sp, rabbitMq), Bound(sp).QueueName,
             rabbitMq ? sp.GetRequiredService<RabbitMqTopology>() : null, rabbitMq ? sp.GetRequiredService<RabbitMqDelayQueue>() : null,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BusRunSender>>(),
             rabbitMq ? Bound(sp).RabbitMQ.PublishTimeout : null, rabbitMq ? sp.GetRequiredService<IBrokerState>() : null));
+    }
+
+    /// <summary>Where a run of a priority is sent: the group's queue, or on RabbitMQ the next of its layout's queues for that priority.</summary>
+    private static Func<TaskPriority, Uri> AddressOf(IServiceProvider sp, bool rabbitMq)
+    {
+        if (!rabbitMq)
+        {
+            var queue = new Uri($"queue:{Bound(sp).QueueName}");
+            return _ => queue;
+        }
+        var layout = sp.GetRequiredService<RabbitMqLayout>();
+        var addresses = layout.Names.ToFrozenDictionary(name => name, name => new Uri($"exchange:{name}"), StringComparer.Ordinal);
+        return priority => addresses[layout.Next(priority)];
     }
 
     /// <summary>

@@ -46,6 +46,10 @@ public class TaskBusHostingExtensionsTests
     [InlineData("Retries:add:Wait", "-00:00:01", "TaskBus:Retries:add:Wait: -00:00:01 is negative.")]
     [InlineData("Retries:add:Backoff", "0.5", "TaskBus:Retries:add:Backoff: 0.5 is not between 1 and 100.")]
     [InlineData("Http:Urls", "localhost:8080", "TaskBus:Http:Urls: 'localhost:8080' is not an http:// or https:// URL.")]
+    [InlineData("RabbitMQ:Shards", "0", "TaskBus:RabbitMQ:Shards: 0 is not between 1 and 64.")]
+    [InlineData("RabbitMQ:DeliveryLimit", "0", "TaskBus:RabbitMQ:DeliveryLimit: 0 is not positive.")]
+    [InlineData("RabbitMQ:ReplicationFactor", "0", "TaskBus:RabbitMQ:ReplicationFactor: 0 is not between 1 and 99.")]
+    [InlineData("RabbitMQ:Nodes:0", "localhost:5701,guest@node2/x", "TaskBus:RabbitMQ:Nodes: 'guest@node2/x' is not host or host:port.")]
     public void Options_AnInvalidValue_FailsWhenTheyAreFirstRead_NamingTheKeyAndValue(string key, string value, string message)
     {
         var error = Assert.Throws<OptionsValidationException>(() => OptionsOf([new("TaskBus:" + key, value)]));

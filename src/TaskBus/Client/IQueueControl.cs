@@ -29,6 +29,9 @@ internal interface IQueueControl
     /// </summary>
     Task<IReadOnlyList<T>> TakeErrorsAsync<T>(
         IReadOnlySet<string>? runIds, Func<ErrorMessage, Task<(bool Remove, T Result)>> handle, CancellationToken cancellationToken);
+
+    /// <summary>Moves the group's waiting runs from the queues of another layout to this process's; nothing where the transport has one layout.</summary>
+    Task<QueueMigration> MigrateAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>

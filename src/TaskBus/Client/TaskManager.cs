@@ -158,17 +158,31 @@ public sealed partial class TaskManager : IRunQueue
             await HoldAsync(run, at, sending);
             return run;
         }
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await _sender.SendAsync(task, run, TimeSpan.Zero, null, sending);
+            try
+            {
+                await _sender.SendAsync(task, run, TimeSpan.Zero, null, sending);
+                return run;
+            }
+            catch (TaskQueueException ex) when (run.ScheduledFor is not null && attempt < TickSendAttempts && !sending.IsCancellationRequested)
+            {
+                // A tick is not lost to a broker node that dies: it is sent again (under its one id) once the
+                // connection has moved to another node, for about a minute.
+                var pause = TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5))));
+                LogTickSendFailed(_logger, run.Task, run.Id, attempt, pause.TotalSeconds, ex.Message);
+                await Task.Delay(pause, _lifecycle.Time, sending);
+            }
+            catch (TaskQueueException ex) when (!ex.NotConfirmed)
+            {
+                _lifecycle.NotQueued(run, ex.Message);
+                throw;
+            }
         }
-        catch (TaskQueueException ex) when (!ex.NotConfirmed)
-        {
-            _lifecycle.NotQueued(run, ex.Message);
-            throw;
-        }
-        return run;
     }
+
+    /// <summary>How many times the run of a schedule's tick is sent before it is given up (about a minute of waits).</summary>
+    internal const int TickSendAttempts = 16;
 
     /// <summary>A delayed run waits in the store until it is due; one the store did not take ends <c>failure</c>, as one the broker did not take.</summary>
     private async Task HoldAsync(TaskRun run, DateTimeOffset due, CancellationToken cancellationToken)
@@ -306,6 +320,14 @@ public sealed partial class TaskManager : IRunQueue
     /// tells: on RabbitMQ, from its management API.
     /// </summary>
     public Task<TaskQueueStatus> GetQueueStatusAsync(CancellationToken cancellationToken = default) => _queue.GetStatusAsync(cancellationToken);
+
+    /// <summary>
+    /// Moves the worker group to the queue layout of these settings (<c>TaskBus:RabbitMQ:QueueType</c>,
+    /// <c>TaskBus:RabbitMQ:Shards</c>): declares it, moves every run waiting in the group's queues of another layout
+    /// (its priority kept; none lost, none doubled but one cut between its copy and its removal) and the error queue,
+    /// then deletes the old queues. Stop the group's processes of the old layout first. Nothing to do on the in-memory transport.
+    /// </summary>
+    public Task<QueueMigration> MigrateQueuesAsync(CancellationToken cancellationToken = default) => _queue.MigrateAsync(cancellationToken);
 
     /// <summary>
     /// Removes the runs waiting in the worker group's queue, all or those of one priority (aio-fluid's
@@ -580,6 +602,9 @@ public sealed partial class TaskManager : IRunQueue
 
     [LoggerMessage(EventId = 1908, Level = LogLevel.Information, Message = "Worker group {Queue} paused: {Paused}")]
     private static partial void LogPauseSet(ILogger logger, string queue, bool paused);
+
+    [LoggerMessage(EventId = 1910, Level = LogLevel.Warning, Message = "The tick run {Task}.{RunId} could not be sent (attempt {Attempt}); sent again in {Seconds} s: {Reason}")]
+    private static partial void LogTickSendFailed(ILogger logger, string task, string runId, int attempt, double seconds, string reason);
 
     [LoggerMessage(EventId = 1909, Level = LogLevel.Information, Message = "{Task}.{RunId} waits in the store until {Due:O}")]
     private static partial void LogDelayed(ILogger logger, string task, string runId, DateTimeOffset due);

@@ -24,6 +24,19 @@ internal sealed class TaskBusOptionsValidator(TaskRegistry registry) : IValidate
         }
         if (options.RabbitMQ.PublishTimeout < TimeSpan.FromMilliseconds(100) || options.RabbitMQ.PublishTimeout > TimeSpan.FromMinutes(10))
             failures.Add($"TaskBus:RabbitMQ:PublishTimeout: {options.RabbitMQ.PublishTimeout} is not between 100 ms and 10 minutes.");
+        if (!Enum.IsDefined(options.RabbitMQ.QueueType))
+            failures.Add($"TaskBus:RabbitMQ:QueueType: '{options.RabbitMQ.QueueType}' is not Classic or Quorum.");
+        if (options.RabbitMQ.Shards is < 1 or > 64)
+            failures.Add($"TaskBus:RabbitMQ:Shards: {options.RabbitMQ.Shards} is not between 1 and 64.");
+        if (options.RabbitMQ.DeliveryLimit < 1)
+            failures.Add($"TaskBus:RabbitMQ:DeliveryLimit: {options.RabbitMQ.DeliveryLimit} is not positive.");
+        if (options.RabbitMQ.ReplicationFactor is < 1 or > 99)
+            failures.Add($"TaskBus:RabbitMQ:ReplicationFactor: {options.RabbitMQ.ReplicationFactor} is not between 1 and 99.");
+        foreach (var node in options.RabbitMQ.NodeList())
+        {
+            if (!Uri.TryCreate($"amqp://{node}/", UriKind.Absolute, out var nodeUrl) || nodeUrl.AbsolutePath != "/" || nodeUrl.UserInfo.Length > 0)
+                failures.Add($"TaskBus:RabbitMQ:Nodes: '{node}' is not host or host:port.");
+        }
         if (string.IsNullOrWhiteSpace(options.QueueName))
             failures.Add("TaskBus:QueueName: cannot be empty.");
         if (options.MaxConcurrentTasks is < 1 or > 1000)

@@ -7,7 +7,8 @@ using TaskBus.Tasks;
 namespace TaskBus.MassTransit;
 
 /// <summary>
-/// Sends runs to the queue of this process's worker group (<c>TaskBus:QueueName</c>): a command for that group only.
+/// Sends runs to the queue of this process's worker group (<c>TaskBus:QueueName</c>): a command for that group only;
+/// where the group has several queues (shards, a queue per priority), to the one <paramref name="address"/> gives in turn.
 /// Where the transport has a declaration (RabbitMQ), the queue is declared first, exactly as a worker declares it,
 /// and a send it routes to no queue is declared again and sent once more, so a run is queued before any worker ever
 /// ran and a send the broker cannot route fails instead of vanishing. A delay is held by the broker where it can
@@ -16,7 +17,7 @@ namespace TaskBus.MassTransit;
 /// <see cref="TaskQueueException"/> marked <see cref="TaskQueueException.NotConfirmed"/>, with the broker's reason.
 /// </summary>
 internal sealed partial class BusRunSender(
-    IBus bus, RunStamp stamp, Uri address, string queueName, IQueueDeclaration? declaration, IDelayedDelivery? delayed, TimeProvider time,
+    IBus bus, RunStamp stamp, Func<TaskPriority, Uri> address, string queueName, IQueueDeclaration? declaration, IDelayedDelivery? delayed, TimeProvider time,
     ILogger<BusRunSender> logger, TimeSpan? publishTimeout = null, IBrokerState? broker = null) : IRunSender, IDisposable
 {
     private readonly Lock _lock = new();
@@ -74,7 +75,7 @@ internal sealed partial class BusRunSender(
         await ResponsesReadyAsync(cancellationToken);
         try
         {
-            return await WithQueueAsync(run, () => message.RequestAsync(bus, address, stamp, run, timeout, cancellationToken), cancellationToken);
+            return await WithQueueAsync(run, () => message.RequestAsync(bus, address(run.Priority), stamp, run, timeout, cancellationToken), cancellationToken);
         }
         catch (RequestTimeoutException ex)
         {
@@ -100,7 +101,7 @@ internal sealed partial class BusRunSender(
     private Task<bool> SendNowAsync(ITaskMessage message, TaskRun run, RunReply? reply, CancellationToken cancellationToken) =>
         WithQueueAsync(run, async () =>
         {
-            var endpoint = await bus.GetSendEndpoint(address);
+            var endpoint = await bus.GetSendEndpoint(address(run.Priority));
             await message.SendAsync(endpoint, stamp, run, reply, cancellationToken);
             return true;
         }, cancellationToken);

@@ -39,6 +39,9 @@ internal sealed class InMemoryQueueControl(string queue, InMemoryErrorQueue erro
         return results;
     }
 
+    public Task<QueueMigration> MigrateAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new QueueMigration("in-memory", new Dictionary<string, long>(), [], []));
+
     private ErrorMessage Read(InMemoryErrorQueue.Entry entry) =>
         reader.Read(entry.MessageId, entry.Body, name => entry.Headers.TryGetValue(name, out var value) ? value : null);
 }

@@ -9,7 +9,7 @@ namespace TaskBus.MassTransit;
 /// its <see cref="RunHeader"/>; a send or publish that reaches no queue fails instead of vanishing where the
 /// transport can tell (on RabbitMQ, a mandatory message; <paramref name="transport"/> adds what a transport needs).
 /// </summary>
-internal sealed class RunStamp(Action<SendContext>? transport)
+internal sealed class RunStamp(Action<SendContext, TaskRun>? transport)
 {
     /// <summary>The highest broker priority: high = 2, medium = 1, low = 0 (as a message with none).</summary>
     public const byte MaxPriority = 2;
@@ -43,6 +43,6 @@ internal sealed class RunStamp(Action<SendContext>? transport)
             context.Headers.Set(RunHeader.DueName, due);
         if (context is PublishContext publish)
             publish.Mandatory = true;
-        transport?.Invoke(context);
+        transport?.Invoke(context, run);
     }
 }

@@ -14,13 +14,14 @@ internal static class TaskEndpoint
     /// </summary>
     public static void Configure(
         IReceiveEndpointConfigurator endpoint, TaskRegistry registry, TaskBusOptions options, Lazy<ConsumePath> path, TaskEndpointSwitch? pause = null,
-        InMemoryErrorQueue? errorQueue = null)
+        InMemoryErrorQueue? errorQueue = null, int extra = 0)
     {
         if (pause is not null)
             endpoint.ConnectReceiveEndpointObserver(pause);
-        // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority.
-        endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch;
-        endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks;
+        // Prefetch no more than we run: a message the broker has sent us is no longer re-ordered by priority. Where runs
+        // wait for a slot by priority (several queues), more each, so every queue has a run waiting when a slot frees.
+        endpoint.PrefetchCount = options.MaxConcurrentTasks + options.ExtraPrefetch + extra;
+        endpoint.ConcurrentMessageLimit = options.MaxConcurrentTasks + extra;
         // Runs are sent to this queue's own exchange; binding the records' exchanges as well would give every
         // group on the vhost a copy of every plain publish.
         endpoint.ConfigureConsumeTopology = false;

@@ -9,9 +9,11 @@ namespace TaskBus.RabbitMq;
 /// connections are what a broker runs out of. It is opened on first use, and the client recovers it (and the
 /// channels on it) when the broker or the network drops it. A use while it recovers waits for it, a few seconds at
 /// most, so a short outage does not fail a retry on its way to its delay queue; a connection that stays closed (the
-/// broker refused it, or it was never recovered) is replaced by a new one at the next use.
+/// broker refused it, or it was never recovered) is replaced by a new one at the next use. With a cluster's nodes
+/// (<c>TaskBus:RabbitMQ:Nodes</c>) it connects to the URL's node first, else to the next that answers, and recovers
+/// onto another node when its own dies.
 /// </summary>
-internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
+internal sealed class RabbitMqConnection(Uri url, IReadOnlyList<string>? nodes = null) : IAsyncDisposable
 {
     /// <summary>How long a use waits for a dropped connection to come back before it opens a new one.</summary>
     public static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(5);
@@ -89,7 +91,9 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
                 return current;
             if (closed is not null)
                 await CloseAsync(closed);
-            var connection = await _factory.CreateConnectionAsync(cancellationToken);
+            var connection = nodes is { Count: > 1 }
+                ? await _factory.CreateConnectionAsync(new InOrder(_factory, nodes), _factory.ClientProvidedName, cancellationToken)
+                : await _factory.CreateConnectionAsync(cancellationToken);
             _blocked = null;
             connection.ConnectionShutdownAsync += (_, _) =>
             {
@@ -158,6 +162,16 @@ internal sealed class RabbitMqConnection(Uri url) : IAsyncDisposable
             // Already closed by the broker or the network; nothing is left to close.
         }
         connection.Dispose();
+    }
+
+    /// <summary>The cluster's nodes in the order given (the client's own resolver shuffles them).</summary>
+    private sealed class InOrder(ConnectionFactory factory, IReadOnlyList<string> nodes) : IEndpointResolver
+    {
+        public IEnumerable<AmqpTcpEndpoint> All() => nodes.Select(node =>
+        {
+            var colon = node.LastIndexOf(':');
+            return new AmqpTcpEndpoint(node[..colon], int.Parse(node[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture), factory.Ssl);
+        });
     }
 
     private static TaskCompletionSource Completed()

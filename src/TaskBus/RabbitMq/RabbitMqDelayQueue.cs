@@ -7,12 +7,13 @@ using TaskBus.Runs;
 namespace TaskBus.RabbitMq;
 
 /// <summary>
-/// Holds a run for its delay in RabbitMQ itself: the run's message goes, with publisher confirms, to a durable queue
-/// <c>{queue}_delay_{ms}</c> whose messages all live <c>ms</c> and are then dead-lettered to the task queue. One
-/// queue per delay keeps expiry in order; a delay queue nobody has used for a minute past its delay deletes itself.
-/// Every worker may stop during the wait: the run is not lost.
+/// Holds a run for its delay in RabbitMQ itself (a retry's wait): the run's message goes, with publisher confirms, to a
+/// durable queue <c>{queue}_delay_{ms}</c> whose messages all live <c>ms</c> and are then dead-lettered to the task
+/// queue (on a layout of several queues, the next of the run's priority). One queue per delay keeps expiry in order; a
+/// delay queue nobody has used for a minute past its delay deletes itself. Every worker may stop during the wait: the
+/// run is not lost; on quorum queues the wait is replicated and dead-lettered at least once, so it survives a node.
 /// </summary>
-internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string queue, TimeProvider time) : IDelayedDelivery, IAsyncDisposable
+internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, RabbitMqLayout layout, TimeProvider time) : IDelayedDelivery, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IChannel? _channel;
@@ -20,6 +21,7 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
     public async Task SendAsync(string messageType, TaskRun run, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
     {
         var ms = (long)Math.Ceiling(delay.TotalMilliseconds);
+        var queue = layout.Next(run.Priority);
         var name = $"{queue}_delay_{ms}";
         var header = RunHeader.Format(run);
         var body = Envelope(messageType, run, header, reply);
@@ -29,7 +31,7 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
             MessageId = run.Guid.ToString(),
             Persistent = true,
             Priority = RunStamp.ToBrokerPriority(run.Priority),
-            Headers = new Dictionary<string, object?> { [RunHeader.Name] = header },
+            Headers = new Dictionary<string, object?> { [RunHeader.Name] = header, [RabbitMqLayout.PriorityHeader] = RabbitMqLayout.HeaderValue(run.Priority) },
         };
         if (RunHeader.FormatExpires(run) is { } expires)
             properties.Headers[RunHeader.ExpiresName] = expires;
@@ -41,13 +43,7 @@ internal sealed class RabbitMqDelayQueue(RabbitMqConnection connection, string q
                 ? open
                 : await OpenAsync(cancellationToken);
             // Declared on every use: that also restarts the queue's idle expiry, which is longer than its messages' life.
-            await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?>
-            {
-                ["x-message-ttl"] = ms,
-                ["x-dead-letter-exchange"] = "",
-                ["x-dead-letter-routing-key"] = queue,
-                ["x-expires"] = ms + 60_000,
-            }, cancellationToken: cancellationToken);
+            await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false, layout.DelayArguments(queue, ms), cancellationToken: cancellationToken);
             await channel.BasicPublishAsync("", name, mandatory: true, properties, body, cancellationToken);
         }
         finally

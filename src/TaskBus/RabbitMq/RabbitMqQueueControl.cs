@@ -12,11 +12,13 @@ using TaskBus.Tasks;
 namespace TaskBus.RabbitMq;
 
 /// <summary>
-/// The task queue on RabbitMQ, on a connection of its own. The length is read live (a passive declare). AMQP has
-/// no count per priority: those come from the management API (<c>priority_lengths</c> of the queue), which the
-/// broker refreshes every few seconds (<c>collect_statistics_interval</c>), and are missing, with the reason, where
-/// the management plugin is off or the user may not read it. Removing takes waiting messages one by one and
-/// acknowledges those it removes; the others go back to the queue where they were.
+/// The worker group's queues on RabbitMQ (<see cref="RabbitMqLayout"/>: one, or one per shard and, on quorum queues,
+/// per priority), on TaskBus's connection; every figure and action covers all of them. The length is read live (passive
+/// declares). Counts per priority are live too on quorum queues (a queue per priority); a classic queue has none in
+/// AMQP: those come from the management API (<c>priority_lengths</c>), which the broker refreshes every few seconds
+/// (<c>collect_statistics_interval</c>), and are missing, with the reason, where the management plugin is off or the
+/// user may not read it. Removing takes waiting messages one by one and acknowledges those it removes; the others go
+/// back to the queue where they were.
 /// </summary>
 internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
 {
@@ -24,72 +26,106 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly RabbitMqConnection _connection;
-    private readonly string _queue;
+    private readonly RabbitMqLayout _layout;
+    private readonly RabbitMqLayoutMigration _migration;
     private readonly Uri _management;
     private readonly HttpClient _http;
-    private readonly string _queuePath;
+    private readonly string _vhost;
     private readonly TaskRegistry _registry;
     private readonly ErrorMessageReader _errors;
 
-    public RabbitMqQueueControl(RabbitMqConnection connection, RabbitMqOptions options, string queue, TaskRegistry registry)
+    public RabbitMqQueueControl(RabbitMqConnection connection, RabbitMqOptions options, RabbitMqTopology topology, TaskRegistry registry)
     {
         _errors = new ErrorMessageReader(registry);
         var factory = new ConnectionFactory { Uri = new Uri(options.Url) };
         _connection = connection;
-        _queue = queue;
+        _layout = topology.Layout;
+        _migration = new RabbitMqLayoutMigration(connection, topology);
         _registry = registry;
         _http = RabbitMqManagement.CreateClient(options);
         _management = _http.BaseAddress!;
-        _queuePath = $"api/queues/{Uri.EscapeDataString(factory.VirtualHost)}/{Uri.EscapeDataString(queue)}?columns=backing_queue_status";
+        _vhost = Uri.EscapeDataString(factory.VirtualHost);
     }
 
-    public async Task<long?> GetLengthAsync(CancellationToken cancellationToken) => await WithChannelAsync(CountAsync, cancellationToken);
+    public async Task<long?> GetLengthAsync(CancellationToken cancellationToken) => await WithChannelAsync(CountAllAsync, cancellationToken);
 
     public async Task<TaskQueueStatus> GetStatusAsync(CancellationToken cancellationToken)
     {
-        var length = await WithChannelAsync(CountAsync, cancellationToken);
-        var (counts, source) = await ByPriorityAsync(length, cancellationToken);
-        return new TaskQueueStatus(_queue, length, counts, source);
+        if (_layout.Type == RabbitMqQueueType.Quorum)
+        {
+            var (length, counts) = await WithChannelAsync(async channel =>
+            {
+                long high = 0, medium = 0, low = 0;
+                foreach (var queue in _layout.Queues)
+                {
+                    var n = await CountAsync(channel, queue.Name);
+                    _ = queue.Priority switch
+                    {
+                        TaskPriority.High => high += n,
+                        TaskPriority.Medium => medium += n,
+                        _ => low += n,
+                    };
+                }
+                return (high + medium + low, new TaskPriorityCounts(high, medium, low));
+            }, cancellationToken);
+            return new TaskQueueStatus(_layout.Group, length, counts, $"RabbitMQ, live: a quorum queue per priority ({_layout.Description})");
+        }
+        var total = await WithChannelAsync(CountAllAsync, cancellationToken);
+        var (byPriority, source) = await ByPriorityAsync(total, cancellationToken);
+        return new TaskQueueStatus(_layout.Group, total, byPriority, source);
     }
 
     public Task<IReadOnlyList<RemovedMessage>> RemoveAsync(TaskPriority? priority, CancellationToken cancellationToken) =>
         WithChannelAsync(async channel =>
         {
             var removed = new List<RemovedMessage>();
-            var waiting = await CountAsync(channel);
-            byte? target = priority is { } p ? RunStamp.ToBrokerPriority(p) : null;
-            ulong lastKept = 0;
-            // No more than were waiting at the start: runs queued meanwhile are not this call's to remove.
-            for (long i = 0; i < waiting; i++)
+            foreach (var queue in _layout.Queues)
             {
-                var got = await channel.BasicGetAsync(_queue, autoAck: false, cancellationToken);
-                if (got is null)
-                    break;
-                var props = got.BasicProperties;
-                var gotPriority = Math.Min(props.IsPriorityPresent() ? props.Priority : (byte)0, RunStamp.MaxPriority);
-                if (target is null || gotPriority == target)
-                {
-                    removed.Add(Removed(props, got.Body));
-                    await channel.BasicAckAsync(got.DeliveryTag, multiple: false, cancellationToken);
-                }
-                else
-                {
-                    lastKept = got.DeliveryTag;
-                    // The broker hands out higher priorities first: past the target's, none of it is left.
-                    if (gotPriority < target)
-                        break;
-                }
+                if (queue.Priority is { } held && priority is { } wanted && held != wanted)
+                    continue;
+                await RemoveAsync(channel, queue.Name, queue.Priority is null ? priority : null, removed, cancellationToken);
             }
-            // Back where they were; closing the channel would do the same if this fails.
-            if (lastKept > 0)
-                await channel.BasicNackAsync(lastKept, multiple: true, requeue: true, cancellationToken);
             return (IReadOnlyList<RemovedMessage>)removed;
         }, cancellationToken);
+
+    public Task<QueueMigration> MigrateAsync(CancellationToken cancellationToken) => _migration.MigrateAsync(cancellationToken);
+
+    /// <summary>Takes one queue's waiting messages (of one priority, in a classic queue that holds all three).</summary>
+    private async Task RemoveAsync(IChannel channel, string queue, TaskPriority? priority, List<RemovedMessage> removed, CancellationToken cancellationToken)
+    {
+        var waiting = await CountAsync(channel, queue);
+        byte? target = priority is { } p ? RunStamp.ToBrokerPriority(p) : null;
+        ulong lastKept = 0;
+        // No more than were waiting at the start: runs queued meanwhile are not this call's to remove.
+        for (long i = 0; i < waiting; i++)
+        {
+            var got = await channel.BasicGetAsync(queue, autoAck: false, cancellationToken);
+            if (got is null)
+                break;
+            var props = got.BasicProperties;
+            var gotPriority = Math.Min(props.IsPriorityPresent() ? props.Priority : (byte)0, RunStamp.MaxPriority);
+            if (target is null || gotPriority == target)
+            {
+                removed.Add(Removed(props, got.Body));
+                await channel.BasicAckAsync(got.DeliveryTag, multiple: false, cancellationToken);
+            }
+            else
+            {
+                lastKept = got.DeliveryTag;
+                // The broker hands out higher priorities first: past the target's, none of it is left.
+                if (gotPriority < target)
+                    break;
+            }
+        }
+        // Back where they were; closing the channel would do the same if this fails.
+        if (lastKept > 0)
+            await channel.BasicNackAsync(lastKept, multiple: true, requeue: true, cancellationToken);
+    }
 
     public Task<IReadOnlyList<ErrorMessage>> PeekErrorsAsync(int limit, CancellationToken cancellationToken) =>
         WithChannelAsync(async channel =>
         {
-            var errorQueue = _queue + "_error";
+            var errorQueue = _layout.ErrorQueue;
             var seen = new List<ErrorMessage>();
             ulong last = 0;
             while (seen.Count < limit && await TryGetAsync(channel, errorQueue, cancellationToken) is { } got)
@@ -107,7 +143,7 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         IReadOnlySet<string>? runIds, Func<ErrorMessage, Task<(bool Remove, T Result)>> handle, CancellationToken cancellationToken) =>
         WithChannelAsync(async channel =>
         {
-            var errorQueue = _queue + "_error";
+            var errorQueue = _layout.ErrorQueue;
             var results = new List<T>();
             var waiting = await CountAsync(channel, errorQueue);
             ulong lastKept = 0;
@@ -186,8 +222,14 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         }
     }
 
-    /// <summary>Messages waiting; a queue nobody declared yet holds none.</summary>
-    private Task<long> CountAsync(IChannel channel) => CountAsync(channel, _queue);
+    /// <summary>Messages waiting in all the group's queues; a queue nobody declared yet holds none.</summary>
+    private async Task<long> CountAllAsync(IChannel channel)
+    {
+        long total = 0;
+        foreach (var queue in _layout.Queues)
+            total += await CountAsync(channel, queue.Name);
+        return total;
+    }
 
     private static async Task<long> CountAsync(IChannel channel, string queue)
     {
@@ -203,30 +245,37 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
 
     private async Task<(TaskPriorityCounts?, string)> ByPriorityAsync(long length, CancellationToken cancellationToken)
     {
-        var source = $"RabbitMQ management API at {_management}, as the broker last sampled the queue";
-        try
+        var source = $"RabbitMQ management API at {_management}, as the broker last sampled the queue{(_layout.Shards > 1 ? "s" : "")}";
+        long high = 0, medium = 0, low = 0;
+        foreach (var queue in _layout.Queues)
         {
-            using var response = await _http.GetAsync(_queuePath, cancellationToken);
-            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
-                return (new TaskPriorityCounts(0, 0, 0), source);
-            if (!response.IsSuccessStatusCode)
-                return (null, $"per priority unavailable: the RabbitMQ management API at {_management} answered {(int)response.StatusCode} {response.ReasonPhrase}");
-            using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-            // A queue the broker has not sampled yet has no status: the answer is then an empty list ([]).
-            if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("backing_queue_status", out var status) || status.ValueKind != JsonValueKind.Object
-                || !status.TryGetProperty("priority_lengths", out var lengths) || lengths.ValueKind != JsonValueKind.Object)
+            try
             {
-                return (null, $"per priority unavailable: the RabbitMQ management API at {_management} has no priority_lengths for {_queue} (not sampled yet?)");
+                using var response = await _http.GetAsync($"api/queues/{_vhost}/{Uri.EscapeDataString(queue.Name)}?columns=backing_queue_status", cancellationToken);
+                if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                    continue;
+                if (!response.IsSuccessStatusCode)
+                    return (null, $"per priority unavailable: the RabbitMQ management API at {_management} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+                using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+                // A queue the broker has not sampled yet has no status: the answer is then an empty list ([]).
+                if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("backing_queue_status", out var status) || status.ValueKind != JsonValueKind.Object
+                    || !status.TryGetProperty("priority_lengths", out var lengths) || lengths.ValueKind != JsonValueKind.Object)
+                {
+                    return (null, $"per priority unavailable: the RabbitMQ management API at {_management} has no priority_lengths for {queue.Name} (not sampled yet?)");
+                }
+                long Count(int p) => lengths.TryGetProperty(p.ToString(System.Globalization.CultureInfo.InvariantCulture), out var n) ? n.GetInt64() : 0;
+                high += Count(2);
+                medium += Count(1);
+                low += Count(0);
             }
-            long Count(int p) => lengths.TryGetProperty(p.ToString(System.Globalization.CultureInfo.InvariantCulture), out var n) ? n.GetInt64() : 0;
-            var counts = new TaskPriorityCounts(Count(2), Count(1), Count(0));
-            return (counts, counts.High + counts.Medium + counts.Low == length
-                ? source
-                : $"{source}; the sample ({counts.High + counts.Medium + counts.Low}) is older than the live length ({length})");
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
+            {
+                return (null, $"per priority unavailable: the RabbitMQ management API at {_management} cannot be read ({ex.GetType().Name}: {ex.Message}); enable the rabbitmq_management plugin or set TaskBus:RabbitMQ:ManagementUrl");
+            }
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
-        {
-            return (null, $"per priority unavailable: the RabbitMQ management API at {_management} cannot be read ({ex.GetType().Name}: {ex.Message}); enable the rabbitmq_management plugin or set TaskBus:RabbitMQ:ManagementUrl");
-        }
+        var counts = new TaskPriorityCounts(high, medium, low);
+        return (counts, high + medium + low == length
+            ? source
+            : $"{source}; the sample ({high + medium + low}) is older than the live length ({length})");
     }
 }

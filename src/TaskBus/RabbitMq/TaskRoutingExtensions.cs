@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using MassTransit;
+using TaskBus.Configuration;
 using TaskBus.MassTransit;
 
 namespace TaskBus.RabbitMq;
@@ -27,17 +28,35 @@ public static class TaskRoutingExtensions
     /// fails with MassTransit's <c>MessageReturnedException</c> instead of vanishing. Call it before any other
     /// use of these types in the bus configuration.
     /// </summary>
-    public static IRabbitMqBusFactoryConfigurator RouteTaskMessages(this IRabbitMqBusFactoryConfigurator configurator, string queueName, IEnumerable<Type> messageTypes)
+    public static IRabbitMqBusFactoryConfigurator RouteTaskMessages(this IRabbitMqBusFactoryConfigurator configurator, string queueName, IEnumerable<Type> messageTypes) =>
+        configurator.RouteTaskMessages(queueName, messageTypes, new RabbitMqLayout(queueName));
+
+    /// <summary>
+    /// Routes publishes of these task records to a worker group whose queues are of another layout than one classic
+    /// queue (<c>TaskBus:RabbitMQ:QueueType</c>, <c>TaskBus:RabbitMQ:Shards</c>, given here as the group's workers have
+    /// them). A publish goes to the group's exchange, which reaches exactly one of its queues (shard 1; on quorum queues
+    /// the queue of the message's <c>TaskBus-Priority</c> header, low without one). Only a classic queue of one shard is
+    /// declared here; for another layout the route exists once a worker or a TaskBus client of the group declared it, and
+    /// a publish before that fails with MassTransit's <c>MessageReturnedException</c> (nothing routed it).
+    /// </summary>
+    public static IRabbitMqBusFactoryConfigurator RouteTaskMessages(
+        this IRabbitMqBusFactoryConfigurator configurator, string queueName, IEnumerable<Type> messageTypes, RabbitMqQueueType queueType, int shards = 1) =>
+        configurator.RouteTaskMessages(queueName, messageTypes, new RabbitMqLayout(queueName, queueType, shards));
+
+    internal static IRabbitMqBusFactoryConfigurator RouteTaskMessages(this IRabbitMqBusFactoryConfigurator configurator, string queueName, IEnumerable<Type> messageTypes, RabbitMqLayout layout)
     {
         ArgumentNullException.ThrowIfNull(configurator);
         var types = QueueRouting.RouteToQueueExchange(configurator, queueName, messageTypes);
-        foreach (var type in types)
+        if (layout is { Type: RabbitMqQueueType.Classic, Shards: 1 })
         {
-            configurator.Publish(type, p => p.BindQueue(queueName, queueName, q =>
+            foreach (var type in types)
             {
-                foreach (var (key, value) in RabbitMqTopology.QueueArguments())
-                    q.SetQueueArgument(key, value);
-            }));
+                configurator.Publish(type, p => p.BindQueue(queueName, queueName, q =>
+                {
+                    foreach (var (key, value) in layout.QueueArguments())
+                        q.SetQueueArgument(key, value);
+                }));
+            }
         }
         configurator.ConnectPublishObserver(new MandatoryPublish(types));
         return configurator;

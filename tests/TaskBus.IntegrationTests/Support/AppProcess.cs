@@ -25,6 +25,9 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
     public string Output
     {
         get

@@ -54,15 +54,22 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     /// <summary>Runs rabbitmqctl; fails the test if it fails; returns what it printed.</summary>
     public static async Task<string> CtlOutputAsync(params string[] args)
     {
-        var info = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var (code, output) = await RunAsync("rabbitmqctl", args);
+        Assert.True(code == 0, $"rabbitmqctl {string.Join(' ', args)}: {output}");
+        return output;
+    }
+
+    /// <summary>Runs a program; returns its exit code and what it printed (with its stderr when it failed).</summary>
+    public static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         var error = process.StandardError.ReadToEndAsync();
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"rabbitmqctl {string.Join(' ', args)}: {await error}");
-        return output;
+        return (process.ExitCode, process.ExitCode == 0 ? output : output + await error);
     }
 
     /// <summary>A new, empty virtual host that guest may use, as a first deployment finds it; returns its URL.</summary>

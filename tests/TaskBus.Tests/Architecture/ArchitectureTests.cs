@@ -26,7 +26,7 @@ public sealed class ArchitectureTests
         ["Consuming"] = ["Execution", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Diagnostics"] = ["Client", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["MassTransit"] = ["Diagnostics", "Client", "Consuming", "Execution", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
-        ["RabbitMq"] = ["MassTransit", "Client", "Runs", "Configuration", "Tasks", "Serialization"],
+        ["RabbitMq"] = ["MassTransit", "Client", "Consuming", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Postgres"] = ["Storage", "Runs", "Configuration", "Tasks", "Serialization"],
         ["Scheduling"] = ["Client", "Storage", "Runs", "Configuration", "Tasks", "Serialization"],
     };
