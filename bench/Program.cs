@@ -22,7 +22,7 @@ var quick = args.Contains("--quick");
 var n = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out var parsed) ? parsed : quick ? 2_000 : 10_000;
 var url = Arg("--url") ?? Environment.GetEnvironmentVariable("TaskBus__RabbitMQ__Url") ?? "amqp://guest:guest@localhost:5672/";
 var concurrency = int.Parse(Arg("--concurrency") ?? "32", CultureInfo.InvariantCulture);
-var rounds = int.Parse(Arg("--rounds") ?? (quick ? "1" : "2"), CultureInfo.InvariantCulture);
+var rounds = int.Parse(Arg("--rounds") ?? (quick ? "1" : "5"), CultureInfo.InvariantCulture);
 // The in-memory transport is ten times faster: ten times the runs, so each case lasts long enough to measure.
 var inMemoryN = n * 10;
 // The PostgreSQL server of scripts/start-postgres.sh unless told otherwise; the bench makes a database of its own there.
@@ -31,6 +31,28 @@ var postgresServer = Arg("--postgres") ?? Environment.GetEnvironmentVariable("Ta
 const int InFlight = 256;
 
 Console.WriteLine($"bench: n={n} concurrency={concurrency} rounds={rounds} broker={new Uri(url).Host} cores={Environment.ProcessorCount}");
+// TaskBus's own cases need RabbitMQ, and PostgreSQL for the stored ones: one line each when missing, before any work.
+var amqp = new Uri(url);
+if (await UnreachableAsync($"{amqp.Host}:{(amqp.Port > 0 ? amqp.Port : 5672)}") is { } noBroker)
+{
+    Console.WriteLine($"bench: RabbitMQ is not reachable at {amqp.Host}:{(amqp.Port > 0 ? amqp.Port : 5672)} ({noBroker}); start it with bash scripts/start-rabbitmq.sh or give --url");
+    return 2;
+}
+var needsPostgres = Arg("--only") is null or "postgres-events-on" or "control" or "peers" or "rss";
+if (needsPostgres)
+{
+    try
+    {
+        await using var probe = new Npgsql.NpgsqlConnection(postgresServer);
+        await probe.OpenAsync();
+    }
+    catch (Exception ex) when (ex is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+    {
+        Console.WriteLine($"bench: PostgreSQL is not reachable with --postgres ({ex.Message}); start it with bash scripts/start-postgres.sh or give --postgres CONNECTION");
+        return 2;
+    }
+}
+await Leftovers.RemoveAsync(url, needsPostgres ? postgresServer : null);
 var results = new List<Result>();
 // One row per figure for the README table: the case, what was measured, the figure, and its bar where it has one.
 var summary = new List<(string Case, string What, string Figure, string Bar, bool? Met)>();
@@ -87,19 +109,41 @@ for (var round = 0; round <= rounds; round++)
         results.Add(new(only, storedRound.PerSecond, bareRound.PerSecond, storedRound));
         continue;
     }
+    if (only is "rabbitmq")
+    {
+        // The main ratios in two minutes: the broker's ceiling, bare MassTransit, TaskBus events off and on.
+        var rawRound = await RunRawAsync();
+        var bareRound = await RunBareAsync();
+        results.Add(new("raw", rawRound.PerSecond, bareRound.PerSecond, rawRound, rawRound.PerSecond));
+        results.Add(new("bare", bareRound.PerSecond, bareRound.PerSecond, bareRound, rawRound.PerSecond));
+        foreach (var events in new[] { false, true })
+        {
+            var tasks = await RunTaskBusAsync(events);
+            results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bareRound.PerSecond, tasks, rawRound.PerSecond));
+        }
+        continue;
+    }
+    if (only is "raw")
+    {
+        var m = await RunRawAsync();
+        results.Add(new(only, m.PerSecond, m.PerSecond, m, m.PerSecond));
+        continue;
+    }
     if (only is not null)
     {
         var m = only == "bare" ? await RunBareAsync() : await RunTaskBusAsync(only == "events-on");
         results.Add(new(only, m.PerSecond, m.PerSecond, m));
         continue;
     }
+    var raw = await RunRawAsync();
     var bare = await RunBareAsync();
-    results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare));
+    results.Add(new("raw", raw.PerSecond, bare.PerSecond, raw, raw.PerSecond));
+    results.Add(new("bare", bare.PerSecond, bare.PerSecond, bare, raw.PerSecond));
     Measure? eventsOn = null;
     foreach (var events in new[] { false, true })
     {
         var tasks = await RunTaskBusAsync(events);
-        results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks));
+        results.Add(new(events ? "events-on" : "events-off", tasks.PerSecond, bare.PerSecond, tasks, raw.PerSecond));
         eventsOn = events ? tasks : eventsOn;
     }
     // The production path: every run stored in PostgreSQL, events on, against this round's bare consumer.
@@ -107,7 +151,7 @@ for (var round = 0; round <= rounds; round++)
     try
     {
         var stored = await RunTaskBusAsync(true, TaskBusTransport.RabbitMQ, database.ConnectionString);
-        results.Add(new("postgres-events-on", stored.PerSecond, bare.PerSecond, stored));
+        results.Add(new("postgres-events-on", stored.PerSecond, bare.PerSecond, stored, raw.PerSecond));
     }
     finally
     {
@@ -176,22 +220,31 @@ if (Arg("--only") is null or "control")
 }
 
 Console.WriteLine();
-Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"KB/task",8} {"client us",10} {"broker us",10}");
+Console.WriteLine($"{"case",-20} {"tasks/s",10} {"bare/s",10} {"ratio",7} {"spread",11} {"÷ raw",7} {"KB/task",8} {"client us",10} {"broker us",10}");
 foreach (var group in results.GroupBy(r => r.Case))
 {
-    // The median round of each case, by ratio to the bare consumer of the same round.
+    // The median round of each case, by ratio to the bare consumer of the same round; the spread is the ratio's range over the rounds.
     var best = Median(group);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{best.Case,-20} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
+        $"{best.Case,-20} {best.PerSecond,10:0} {best.BarePerSecond,10:0} {best.PerSecond / best.BarePerSecond,7:0.00} {Spread(group),11} {(best.RawPerSecond > 0 ? (best.PerSecond / best.RawPerSecond).ToString("0.00", CultureInfo.InvariantCulture) : "—"),7} {best.Measure.AllocatedPerMessage / 1024,8:0.0} {best.Measure.ClientCpuUs,10:0} {best.Measure.BrokerCpuUs,10:0}"));
 }
-var ratioBars = new Dictionary<string, double> { ["inmemory-events-off"] = 0.9, ["inmemory-events-on"] = 0.6, ["postgres-events-on"] = 0.6 };
-foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bare" or "inmemory-bare")))
+var ratioBars = new Dictionary<string, double> { ["events-on"] = 0.9, ["inmemory-events-off"] = 0.9, ["inmemory-events-on"] = 0.6, ["postgres-events-on"] = 0.6 };
+// TaskBus against the broker's own ceiling (RabbitMQ.Client alone) of the same rounds.
+foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is "bare" or "events-off" or "events-on" && g.Any(r => r.RawPerSecond > 0)))
+{
+    var ratios = group.Select(r => r.PerSecond / r.RawPerSecond).Order().ToList();
+    var median = ratios[ratios.Count / 2];
+    var raw = group.Select(r => r.RawPerSecond).Order().ElementAt(ratios.Count / 2);
+    summary.Add(($"{group.Key} ÷ raw", "tasks/s ÷ RabbitMQ.Client alone (same queue, confirms, acks)", string.Create(CultureInfo.InvariantCulture,
+        $"÷ {raw:0} = **{median:0.00}** ({ratios[0]:0.00}–{ratios[^1]:0.00})"), group.Key == "events-off" ? "≥ 0.6" : "—", group.Key == "events-off" ? median >= 0.6 : null));
+}
+foreach (var group in results.GroupBy(r => r.Case).Where(g => g.Key is not ("bare" or "inmemory-bare" or "raw")))
 {
     var best = Median(group);
     var ratio = best.PerSecond / best.BarePerSecond;
     summary.Add((best.Case, best.Case.StartsWith("layout-", StringComparison.Ordinal) ? "tasks/s, events off ÷ one classic queue"
         : $"tasks/s ÷ bare MassTransit{(best.Case.StartsWith("inmemory", StringComparison.Ordinal) ? " in-memory" : "")}",
-        string.Create(CultureInfo.InvariantCulture, $"{best.PerSecond:0} / {best.BarePerSecond:0} = **{ratio:0.00}**"),
+        string.Create(CultureInfo.InvariantCulture, $"{best.PerSecond:0} / {best.BarePerSecond:0} = **{ratio:0.00}** ({Spread(group)})"),
         ratioBars.TryGetValue(best.Case, out var bar) ? string.Create(CultureInfo.InvariantCulture, $"≥ {bar}") : "—",
         ratioBars.TryGetValue(best.Case, out bar) ? ratio >= bar : null));
     Console.WriteLine(JsonSerializer.Serialize(new
@@ -265,7 +318,24 @@ async Task PeersAsync()
         ("peer-hangfire-postgres", quick ? 300 : 2_000, j => HangfireCase.PostgresAsync(postgresServer, j, concurrency), stored, "postgres-events-on"),
     })
     {
-        var peer = await run(jobs);
+        // A peer whose server is not running is skipped, named, with how to start it; the bench goes on.
+        if (name == "peer-hangfire-redis" && await UnreachableAsync(redis) is { } why)
+        {
+            Console.WriteLine($"{name}: skipped: no Redis at {redis} ({why}); start it with bash scripts/start-redis.sh or give --redis HOST:PORT");
+            summary.Add((name, "TaskBus events-on ÷ Hangfire 1.8, no-op", $"skipped: no Redis at {redis}", "—", null));
+            continue;
+        }
+        double peer;
+        try
+        {
+            peer = await run(jobs);
+        }
+        catch (Exception ex)
+        {
+            Console.WriteLine($"{name}: skipped: {ex.GetType().Name}: {ex.Message}");
+            summary.Add((name, $"TaskBus {oursCase} ÷ Hangfire 1.8, no-op", $"skipped: {ex.GetType().Name}", "—", null));
+            continue;
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{name}: Hangfire {peer:0} jobs/s ({concurrency} workers); TaskBus {oursCase} {ours:0} tasks/s = {ours / peer:0.0}×"));
         Console.WriteLine(JsonSerializer.Serialize(new
@@ -278,6 +348,24 @@ async Task PeersAsync()
             ratio = Math.Round(ours / peer, 2),
         }));
         summary.Add((name, $"TaskBus {oursCase} ÷ Hangfire 1.8, no-op", string.Create(CultureInfo.InvariantCulture, $"{ours:0} / {peer:0} = **{ours / peer:0.0}×**"), "—", null));
+    }
+}
+
+// Why a TCP server cannot be reached at host:port within 2 s; null when it answers.
+static async Task<string?> UnreachableAsync(string hostPort)
+{
+    var colon = hostPort.LastIndexOf(':');
+    var (host, port) = colon > 0 ? (hostPort[..colon], int.Parse(hostPort[(colon + 1)..], CultureInfo.InvariantCulture)) : (hostPort, 6379);
+    using var client = new System.Net.Sockets.TcpClient();
+    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+    try
+    {
+        await client.ConnectAsync(host, port, timeout.Token);
+        return null;
+    }
+    catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+    {
+        return ex is OperationCanceledException ? "no answer within 2 s" : ex.Message;
     }
 }
 
@@ -368,6 +456,23 @@ async Task<List<double>> RunSchedulerLagAsync(string? postgres)
     await host.StopAsync();
     await DeleteQueueAsync("taskbus-bench-schedule");
     return [.. lags.Skip(5)];
+}
+
+// The lowest and highest ratio to the bare consumer over the rounds.
+static string Spread(IEnumerable<Result> rounds)
+{
+    var ratios = rounds.Select(r => r.PerSecond / r.BarePerSecond).ToList();
+    return string.Create(CultureInfo.InvariantCulture, $"{ratios.Min():0.00}–{ratios.Max():0.00}");
+}
+
+async Task<Measure> RunRawAsync()
+{
+    var counter = new Counter();
+    await using var raw = await RawCase.StartAsync(url, concurrency, counter);
+    await Warmup(raw.PublishAsync, counter);
+    var measure = await Time(raw.PublishAsync, counter);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  raw         {measure.PerSecond,8:0}/s"));
+    return measure;
 }
 
 static Result Median(IEnumerable<Result> rounds)
@@ -568,4 +673,4 @@ string? Arg(string name)
 
 internal sealed record Measure(double PerSecond, double AllocatedPerMessage, double ClientCpuUs, double BrokerCpuUs, int Count);
 
-internal sealed record Result(string Case, double PerSecond, double BarePerSecond, Measure Measure);
+internal sealed record Result(string Case, double PerSecond, double BarePerSecond, Measure Measure, double RawPerSecond = 0);
