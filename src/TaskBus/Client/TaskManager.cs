@@ -171,7 +171,16 @@ public sealed partial class TaskManager : IRunQueue
                 // connection has moved to another node, for about a minute.
                 var pause = TimeSpan.FromMilliseconds(Math.Min(5000, 250 * (1 << Math.Min(attempt, 5))));
                 LogTickSendFailed(_logger, run.Task, run.Id, attempt, pause.TotalSeconds, ex.Message);
-                await Task.Delay(pause, _lifecycle.Time, sending);
+                try
+                {
+                    await Task.Delay(pause, _lifecycle.Time, sending);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping before it could be sent: the run ends, not left queued.
+                    _lifecycle.NotQueued(run, $"not queued: stopped while it waited to be sent again ({ex.Message})");
+                    throw;
+                }
             }
             catch (TaskQueueException ex) when (!ex.NotConfirmed)
             {

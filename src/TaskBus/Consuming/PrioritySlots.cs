@@ -7,20 +7,27 @@ namespace TaskBus.Consuming;
 /// hands over two runs more than the worker runs, and a slot that frees goes to the highest priority among the runs
 /// waiting for one (then the longest waiting), so a low run taken from one queue never starts ahead of a high one taken
 /// from another. Closed until every queue of the worker delivers (at start and after a pause), so the first queue up
-/// does not fill the slots before the others had their turn.
+/// does not fill the slots before the others had their turn. A run held longer than <see cref="MaxWait"/> (higher runs
+/// kept coming) takes the next slot whatever its priority: a held run's message stays unacknowledged, and RabbitMQ
+/// closes a channel whose delivery waits past its <c>consumer_timeout</c> (30 minutes by default).
 /// </summary>
 internal sealed class PrioritySlots
 {
+    /// <summary>How long a run waits for a slot before it goes ahead of higher priorities.</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(10);
+
     private readonly Lock _lock = new();
-    private readonly LinkedList<TaskCompletionSource>[] _waiting = [new(), new(), new()];
+    private readonly LinkedList<(TaskCompletionSource Waiter, long Since)>[] _waiting = [new(), new(), new()];
+    private readonly TimeProvider _time;
     private int _free;
     private bool _open;
 
-    public PrioritySlots(int slots, bool open = false)
+    public PrioritySlots(int slots, bool open = false, TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         _free = slots;
         _open = open;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Runs waiting for a slot, by priority (high, medium, low).</summary>
@@ -37,7 +44,7 @@ internal sealed class PrioritySlots
     public async ValueTask<Slot> TakeAsync(TaskPriority priority, CancellationToken cancellationToken)
     {
         TaskCompletionSource waiter;
-        LinkedListNode<TaskCompletionSource> node;
+        LinkedListNode<(TaskCompletionSource Waiter, long Since)> node;
         lock (_lock)
         {
             if (_open && _free > 0)
@@ -46,7 +53,7 @@ internal sealed class PrioritySlots
                 return new Slot(this);
             }
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            node = _waiting[Index(priority)].AddLast(waiter);
+            node = _waiting[Index(priority)].AddLast((waiter, _time.GetTimestamp()));
         }
         await using (cancellationToken.Register(() =>
         {
@@ -102,15 +109,21 @@ internal sealed class PrioritySlots
 
     private TaskCompletionSource? Dequeue()
     {
+        // A run held past the longest wait goes first (the oldest such); else the highest priority, the longest waiting.
+        LinkedList<(TaskCompletionSource Waiter, long Since)>? starved = null;
         foreach (var list in _waiting)
         {
-            if (list.First is { } first)
+            if (list.First is { } first && _time.GetElapsedTime(first.Value.Since) > MaxWait
+                && (starved is null || first.Value.Since < starved.First!.Value.Since))
             {
-                list.RemoveFirst();
-                return first.Value;
+                starved = list;
             }
         }
-        return null;
+        var from = starved ?? _waiting.FirstOrDefault(l => l.First is not null);
+        if (from?.First is not { } next)
+            return null;
+        from.RemoveFirst();
+        return next.Value.Waiter;
     }
 
     private static int Index(TaskPriority priority) => priority switch

@@ -13,6 +13,9 @@ internal sealed class TaskEndpointSwitch(int expected = 1, PrioritySlots? slots 
     /// <summary>How long the slots stay closed once every queue delivers, for each to hand over its first runs.</summary>
     public static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long the slots wait for every queue: one on a node that is down does not keep the others idle.</summary>
+    public static readonly TimeSpan AllReadyWait = TimeSpan.FromSeconds(10);
+
     private readonly Lock _lock = new();
 
     /// <summary>The worker's slots by priority, where runs arrive through several queues; else null.</summary>
@@ -27,6 +30,8 @@ internal sealed class TaskEndpointSwitch(int expected = 1, PrioritySlots? slots 
         {
             if (!_endpoints.Contains(ready.ReceiveEndpoint))
                 _endpoints.Add(ready.ReceiveEndpoint);
+            if (_endpoints.Count == 1 && expected > 1 && slots is not null)
+                _ = Task.Delay(AllReadyWait).ContinueWith(_ => slots.Open(), TaskScheduler.Default);
             if (_endpoints.Count < expected || _all.Task.IsCompleted)
                 return Task.CompletedTask;
         }
@@ -43,15 +48,32 @@ internal sealed class TaskEndpointSwitch(int expected = 1, PrioritySlots? slots 
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Runs held for a slot keep their turn: the intake, closed first, hands them back as they reach it.
-        await _all.Task.WaitAsync(cancellationToken);
+        // Runs held for a slot keep their turn: the intake, closed first, hands them back as they reach it. The slots
+        // close once every endpoint stopped, so that on resume the first queue up does not take them all.
+        await WhenReadyAsync(cancellationToken);
         await Task.WhenAll(Endpoints().Select(e => e.Stop(cancellationToken)));
+        slots?.Close();
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _all.Task.WaitAsync(cancellationToken);
+        await WhenReadyAsync(cancellationToken);
         await Task.WhenAll(Endpoints().Select(e => e.Start(cancellationToken).Ready.WaitAsync(cancellationToken)));
+        OpenSoon();
+    }
+
+    /// <summary>Every endpoint ready, or as many as were after <see cref="AllReadyWait"/>.</summary>
+    private async Task WhenReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _all.Task.WaitAsync(AllReadyWait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            if (Endpoints().Length == 0)
+                await _all.Task.WaitAsync(cancellationToken);
+        }
     }
 
     private IReceiveEndpoint[] Endpoints()

@@ -16,36 +16,48 @@ namespace TaskBus.RabbitMq;
 /// of the old type is moved the same way. Processes of the old layout that still send meanwhile: their runs are moved
 /// by a second pass; stop them first.
 /// </summary>
-internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, RabbitMqTopology topology)
+internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, RabbitMqTopology topology, ManagementApi? management = null)
 {
     private const ushort NotFound = 404;
 
     public async Task<QueueMigration> MigrateAsync(CancellationToken cancellationToken)
     {
         var layout = topology.Layout;
+        // The old queues first leave every route (a plain publish reaches one layout only), then the new one is declared.
+        foreach (var queue in await topology.FindForeignAsync(cancellationToken))
+            await DetachAsync(queue.Name, layout.Group, cancellationToken);
         await topology.DeclareLayoutAsync(cancellationToken);
         var moved = new Dictionary<string, long>(StringComparer.Ordinal);
         var deleted = new List<string>();
+        var kept = new HashSet<string>(StringComparer.Ordinal);
         await using var channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken);
         for (var pass = 0; pass < 3; pass++)
         {
             var foreign = await topology.FindForeignAsync(cancellationToken);
-            var oldError = OldErrorQueue(layout);
-            var sources = foreign.Select(q => (q.Name, Error: false)).Append((oldError, Error: true)).ToList();
+            // Retry waits of the old queues dead-letter to them by name: their runs are moved now (they run sooner).
+            var waits = (await ListWaitsAsync(cancellationToken)).Where(w => !layout.Names.Contains(TargetOf(w))).ToList();
+            var sources = foreign.Select(q => (q.Name, Error: false))
+                .Concat(waits.Select(w => (w, Error: false)))
+                .Append((OldErrorQueue(layout), Error: true))
+                .ToList();
             foreach (var (name, error) in sources)
             {
-                // Nothing routes to it any more: what waits in it is all there is to move.
                 if (!error)
                     await DetachAsync(name, layout.Group, cancellationToken);
                 var count = await MoveAsync(channel, name, error, layout, cancellationToken);
                 if (count > 0)
                     moved[name] = moved.GetValueOrDefault(name) + count;
-                if (await DeleteIfEmptyAsync(name, cancellationToken))
+                switch (await DeleteIfDoneAsync(name, cancellationToken))
                 {
-                    deleted.Add(name);
-                    if (error)
-                        await DeleteExchangeAsync(name, cancellationToken);
+                    case true:
+                        deleted.Add(name);
+                        if (error)
+                            await DeleteExchangeAsync(name, cancellationToken);
+                        break;
+                    case false:
+                        kept.Add(name);
+                        break;
                 }
             }
             if ((await topology.FindForeignAsync(cancellationToken)).Count == 0)
@@ -54,25 +66,43 @@ internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, Rab
         // The other type's route between the group's exchange and its queues.
         if (layout.Type == RabbitMqQueueType.Classic)
             await DeleteExchangeAsync($"{layout.Group}.quorum", cancellationToken);
-        var left = await topology.FindForeignAsync(cancellationToken);
-        return new QueueMigration(layout.Description, moved, [.. deleted.Distinct()], [.. left.Select(q => q.Name)]);
+        var left = (await topology.FindForeignAsync(cancellationToken)).Select(q => q.Name).Concat(kept.Where(k => !deleted.Contains(k))).Distinct();
+        return new QueueMigration(layout.Description, moved, [.. deleted.Distinct()], [.. left]);
     }
+
+    /// <summary>The group's retry waits on the broker (<c>{queue}_delay_{ms}</c>), from the management API; none where it does not answer.</summary>
+    private async Task<IReadOnlyList<string>> ListWaitsAsync(CancellationToken cancellationToken)
+    {
+        if (management is null)
+            return [];
+        try
+        {
+            using var response = await management.Http.GetAsync($"api/queues/{management.Vhost}?columns=name", cancellationToken);
+            if (!response.IsSuccessStatusCode)
+                return [];
+            using var json = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            var group = topology.Layout.Group;
+            return [.. json.RootElement.EnumerateArray().Select(q => q.GetProperty("name").GetString()!)
+                .Where(n => n.StartsWith(group, StringComparison.Ordinal) && n.Contains("_delay_", StringComparison.Ordinal))];
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
+        {
+            return [];
+        }
+    }
+
+    private static string TargetOf(string wait) => wait[..wait.LastIndexOf("_delay_", StringComparison.Ordinal)];
 
     private static string OldErrorQueue(RabbitMqLayout layout) =>
         new RabbitMqLayout(layout.Group, layout.Type == RabbitMqQueueType.Classic ? RabbitMqQueueType.Quorum : RabbitMqQueueType.Classic).ErrorQueue;
 
     /// <summary>Moves what waits in one old queue; only what waited at the start, so a queue that is fed still ends.</summary>
-    private static async Task<long> MoveAsync(IChannel channel, string queue, bool error, RabbitMqLayout layout, CancellationToken cancellationToken)
+    private async Task<long> MoveAsync(IChannel channel, string queue, bool error, RabbitMqLayout layout, CancellationToken cancellationToken)
     {
-        long waiting;
-        try
-        {
-            waiting = await channel.MessageCountAsync(queue, cancellationToken);
-        }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == NotFound)
-        {
+        // Counted on a channel of its own: a queue that is not there closes the channel that asks.
+        var waiting = (await PassiveAsync(queue, cancellationToken))?.MessageCount ?? 0;
+        if (waiting == 0)
             return 0;
-        }
         long count = 0;
         var fromPriority = RabbitMqLayout.PriorityOfName(queue);
         for (long i = 0; i < waiting; i++)
@@ -121,26 +151,47 @@ internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, Rab
         }
     }
 
-    /// <summary>Deletes an old queue once it is empty (a quorum queue has no if-empty delete: it is counted first; nothing routes to it).</summary>
-    private async Task<bool> DeleteIfEmptyAsync(string queue, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes an old queue once it is empty and nobody consumes it (a consumer may hold runs it would hand back):
+    /// true when deleted, false when kept, null when it is not there. A quorum queue has no if-empty delete: it is
+    /// counted first; nothing routes to it any more.
+    /// </summary>
+    private async Task<bool?> DeleteIfDoneAsync(string queue, CancellationToken cancellationToken)
     {
+        if (await PassiveAsync(queue, cancellationToken) is not { } found)
+            return null;
+        if (found.MessageCount > 0 || found.ConsumerCount > 0)
+            return false;
         await using var channel = await connection.CreateChannelAsync(null, cancellationToken);
         try
         {
-            var quorum = RabbitMqLayout.PriorityOfName(queue) is not null || queue.EndsWith(".quorum_error", StringComparison.Ordinal);
-            if (quorum && (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).MessageCount > 0)
-                return false;
-            await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: !quorum, cancellationToken: cancellationToken);
+            var quorum = RabbitMqLayout.PriorityOfName(queue) is not null || queue.EndsWith(".quorum_error", StringComparison.Ordinal)
+                || queue.Contains("_delay_", StringComparison.Ordinal) && RabbitMqLayout.PriorityOfName(TargetOf(queue)) is not null;
+            await channel.QueueDeleteAsync(queue, ifUnused: !quorum, ifEmpty: !quorum, cancellationToken: cancellationToken);
             return true;
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode is NotFound)
         {
-            return false;
+            return null;
         }
         catch (OperationInterruptedException)
         {
-            // Not empty: runs arrived meanwhile; the next pass moves them.
+            // Runs or a consumer arrived meanwhile: the next pass sees to it.
             return false;
+        }
+    }
+
+    /// <summary>A queue's counts, or null when it is not there.</summary>
+    private async Task<QueueDeclareOk?> PassiveAsync(string queue, CancellationToken cancellationToken)
+    {
+        await using var channel = await connection.CreateChannelAsync(null, cancellationToken);
+        try
+        {
+            return await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode is NotFound)
+        {
+            return null;
         }
     }
 

@@ -21,3 +21,6 @@ internal static class RabbitMqManagement
         return http;
     }
 }
+
+/// <summary>The management API of the broker, and the vhost as its paths name it (escaped).</summary>
+internal sealed record ManagementApi(HttpClient Http, string Vhost);

@@ -40,11 +40,11 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         var factory = new ConnectionFactory { Uri = new Uri(options.Url) };
         _connection = connection;
         _layout = topology.Layout;
-        _migration = new RabbitMqLayoutMigration(connection, topology);
         _registry = registry;
         _http = RabbitMqManagement.CreateClient(options);
         _management = _http.BaseAddress!;
         _vhost = Uri.EscapeDataString(factory.VirtualHost);
+        _migration = new RabbitMqLayoutMigration(connection, topology, new ManagementApi(_http, _vhost));
     }
 
     public async Task<long?> GetLengthAsync(CancellationToken cancellationToken) => await WithChannelAsync(CountAllAsync, cancellationToken);
@@ -58,7 +58,7 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
                 long high = 0, medium = 0, low = 0;
                 foreach (var queue in _layout.Queues)
                 {
-                    var n = await CountAsync(channel, queue.Name);
+                    var n = await CountAsync(queue.Name);
                     _ = queue.Priority switch
                     {
                         TaskPriority.High => high += n,
@@ -93,7 +93,7 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
     /// <summary>Takes one queue's waiting messages (of one priority, in a classic queue that holds all three).</summary>
     private async Task RemoveAsync(IChannel channel, string queue, TaskPriority? priority, List<RemovedMessage> removed, CancellationToken cancellationToken)
     {
-        var waiting = await CountAsync(channel, queue);
+        var waiting = await CountAsync(queue);
         byte? target = priority is { } p ? RunStamp.ToBrokerPriority(p) : null;
         ulong lastKept = 0;
         // No more than were waiting at the start: runs queued meanwhile are not this call's to remove.
@@ -145,7 +145,7 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         {
             var errorQueue = _layout.ErrorQueue;
             var results = new List<T>();
-            var waiting = await CountAsync(channel, errorQueue);
+            var waiting = await CountAsync(errorQueue);
             ulong lastKept = 0;
             for (long i = 0; i < waiting; i++)
             {
@@ -227,11 +227,21 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
     {
         long total = 0;
         foreach (var queue in _layout.Queues)
-            total += await CountAsync(channel, queue.Name);
+            total += await CountAsync(queue.Name);
         return total;
     }
 
-    private static async Task<long> CountAsync(IChannel channel, string queue)
+    /// <summary>
+    /// Messages waiting in a queue, asked on a channel of its own: a queue that is not there (never declared; its node
+    /// down) closes the channel that asks, and the caller's channel goes on.
+    /// </summary>
+    private async Task<long> CountAsync(string queue)
+    {
+        await using var own = await _connection.CreateChannelAsync(null, CancellationToken.None);
+        return await CountOnAsync(own, queue);
+    }
+
+    private static async Task<long> CountOnAsync(IChannel channel, string queue)
     {
         try
         {

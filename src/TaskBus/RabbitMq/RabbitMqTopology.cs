@@ -18,6 +18,7 @@ internal sealed record FoundQueue(string Name, uint Waiting);
 internal sealed class RabbitMqTopology(RabbitMqConnection connection, RabbitMqLayout layout) : IQueueDeclaration
 {
     private const ushort NotFound = 404;
+    private const ushort PreconditionFailed = 406;
 
     public RabbitMqLayout Layout => layout;
 
@@ -29,11 +30,35 @@ internal sealed class RabbitMqTopology(RabbitMqConnection connection, RabbitMqLa
         await DeclareLayoutAsync(cancellationToken);
     }
 
-    /// <summary>Declares the layout's queues, exchanges and bindings, whatever else the group has on the broker.</summary>
+    /// <summary>
+    /// Declares the layout's queues, exchanges and bindings, whatever else the group has on the broker; a queue the
+    /// broker has with other arguments (another delivery limit or replication factor) is refused naming the settings.
+    /// </summary>
     public async Task DeclareLayoutAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DeclareAllAsync(cancellationToken);
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == PreconditionFailed)
+        {
+            throw new RabbitMqLayoutException(
+                $"TaskBus:RabbitMQ:DeliveryLimit, ReplicationFactor or QueueType: worker group '{layout.Group}' has a queue on the broker declared "
+                + $"otherwise than {layout.Description} with these settings ({ex.ShutdownReason.ReplyText}). Use the settings of the group's other processes.");
+        }
+    }
+
+    private async Task DeclareAllAsync(CancellationToken cancellationToken)
     {
         await using var channel = await connection.CreateChannelAsync(null, cancellationToken);
         var arguments = layout.QueueArguments();
+        // The error queue as MassTransit's endpoints declare it (their arguments, less dead-lettering): a run the
+        // broker dead-letters past its delivery limit has somewhere to go before any run failed.
+        var errorArguments = layout.QueueArguments();
+        layout.ErrorArguments(errorArguments);
+        await channel.ExchangeDeclareAsync(layout.ErrorQueue, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);
+        await channel.QueueDeclareAsync(layout.ErrorQueue, durable: true, exclusive: false, autoDelete: false, errorArguments, cancellationToken: cancellationToken);
+        await channel.QueueBindAsync(layout.ErrorQueue, layout.ErrorQueue, "", cancellationToken: cancellationToken);
         foreach (var queue in layout.Queues)
         {
             await channel.ExchangeDeclareAsync(queue.Name, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken);

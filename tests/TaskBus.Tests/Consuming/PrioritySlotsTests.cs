@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using TaskBus.Consuming;
 using TaskBus.Contracts;
 
@@ -59,5 +60,23 @@ public sealed class PrioritySlotsTests
         // Every slot is back: one more can be taken at once.
         var again = slots.TakeAsync(TaskPriority.Low, CancellationToken.None).AsTask();
         Assert.True(again.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task ARunHeldPastTheLongestWait_GoesAheadOfHigherOnes()
+    {
+        var time = new FakeTimeProvider();
+        var slots = new PrioritySlots(1, open: true, time);
+        var held = await slots.TakeAsync(TaskPriority.High, CancellationToken.None);
+        var low = slots.TakeAsync(TaskPriority.Low, CancellationToken.None).AsTask();
+        time.Advance(PrioritySlots.MaxWait + TimeSpan.FromSeconds(1));
+        var high = slots.TakeAsync(TaskPriority.High, CancellationToken.None).AsTask();
+
+        held.Dispose();
+
+        var lowSlot = await low;
+        Assert.False(high.IsCompleted);
+        lowSlot.Dispose();
+        (await high).Dispose();
     }
 }
