@@ -193,6 +193,8 @@ public sealed class ClusterTests(RabbitMqFixture rabbit, ITestOutputHelper outpu
                 Assert.Contains("\"layout\":\"Quorum, 2 shards\"", migrate.Output, StringComparison.Ordinal);
                 Assert.Contains("\"left\":[]", migrate.Output, StringComparison.Ordinal);
             }
+            // The new layout's error queue is there before any run failed: a run past its delivery limit has somewhere to go.
+            Assert.Equal(0u, await rabbit.MessageCountAsync($"{queue}.quorum_error", RabbitMqCluster.Url(1, vhost)));
             await using var watcher = await EventWatcher.StartAsync(rabbit, url: RabbitMqCluster.Url(3, vhost), ordered: false);
             var others = await RabbitMqCluster.ConnectionCountAsync(vhost);
             await using (var worker = await AppProcess.StartWorkerAsync(rabbit, queue, quorum))
