@@ -138,6 +138,9 @@ internal static partial class CommandLineHost
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(options);
         var chain = Chain(exception).ToList();
+        // A queue layout that differs from the group's on the broker: its message names the setting.
+        if (chain.OfType<TaskBus.RabbitMq.RabbitMqLayoutException>().FirstOrDefault() is { } layout)
+            return layout.Message;
         if (chain.OfType<TaskQueueException>().FirstOrDefault() is { } queue)
             return $"TaskBus:QueueName: {queue.Message}";
         if (chain.OfType<NpgsqlException>().FirstOrDefault() is { } postgres)
