@@ -49,4 +49,27 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>What PostgreSQL counted for a database so far: commits, rows written and read, WAL written (server-wide).</summary>
+    public static async Task<PgCounters> CountersAsync(string connectionString)
+    {
+        // Each backend publishes its counts at the end of a transaction, at most a second late.
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT pg_stat_force_next_flush(); SELECT xact_commit, tup_inserted, tup_updated, tup_fetched, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint "
+            + "FROM pg_stat_database WHERE datname = current_database()", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return new PgCounters(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+    }
+}
+
+/// <summary>PostgreSQL's counts for one database (WAL for the server), to tell what a run costs the store.</summary>
+internal readonly record struct PgCounters(long Commits, long Inserted, long Updated, long Fetched, long WalBytes)
+{
+    public static PgCounters operator -(PgCounters a, PgCounters b) =>
+        new(a.Commits - b.Commits, a.Inserted - b.Inserted, a.Updated - b.Updated, a.Fetched - b.Fetched, a.WalBytes - b.WalBytes);
 }

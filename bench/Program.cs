@@ -585,7 +585,17 @@ async Task<Measure> RunTaskBusAsync(
     Func<Task> queue = args.Contains("--plain") ? () => busForPlain.Publish(new TaskBus.Contracts.Tasks.Noop(), c => c.SetPriority(1)) : () => manager.QueueAsync("noop");
     var count = transport == TaskBusTransport.InMemory ? inMemoryN : n;
     await Warmup(queue, counter, count);
+    var before = postgres is null ? default : await BenchDatabase.CountersAsync(postgres);
+    var storeCpu = ProcessCpu("postgres");
     var measure = await Time(queue, counter, count);
+    storeCpu = ProcessCpu("postgres") - storeCpu;
+    if (postgres is not null)
+    {
+        // Where the stored path's time goes, per run: transactions, rows, WAL (the reads include the runs' standings).
+        var spent = await BenchDatabase.CountersAsync(postgres) - before;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  postgres per run: {(double)spent.Commits / count:0.00} transactions, {(double)spent.Inserted / count:0.00} rows inserted, {(double)spent.Updated / count:0.00} updated, {(double)spent.Fetched / count:0.00} fetched, {(double)spent.WalBytes / count:0} bytes of WAL, {storeCpu.TotalMicroseconds / count:0} µs of PostgreSQL's CPU"));
+    }
     await host.StopAsync();
     // The store's connections close with the host's services.
     await ((IAsyncDisposable)host).DisposeAsync();
@@ -632,12 +642,15 @@ async Task<Measure> Time(Func<Task> publish, Counter counter, int? count = null)
 Task DeleteQueueAsync(string queue) => Rabbit.DeleteQueueAsync(url, queue);
 
 // CPU time of the local RabbitMQ (beam.smp), from /proc; zero where it cannot be read.
-static TimeSpan BrokerCpu()
+static TimeSpan BrokerCpu() => ProcessCpu("beam.smp");
+
+// CPU time of every local process of that name, from /proc; zero where it cannot be read.
+static TimeSpan ProcessCpu(string name)
 {
     try
     {
         var total = 0L;
-        foreach (var process in Process.GetProcessesByName("beam.smp"))
+        foreach (var process in Process.GetProcessesByName(name))
         {
             var fields = File.ReadAllText($"/proc/{process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
