@@ -52,6 +52,23 @@ internal sealed class RabbitMqConnection(Uri url, IReadOnlyList<string>? nodes =
         }
     }
 
+    /// <summary>
+    /// A queue's counts, asked on a channel of its own (a queue that is not there closes the channel that asks, and a
+    /// caller's channel goes on); null when it is not there (never declared, or its node is down).
+    /// </summary>
+    public async Task<QueueDeclareOk?> PassiveDeclareAsync(string queue, CancellationToken cancellationToken)
+    {
+        await using var channel = await CreateChannelAsync(null, cancellationToken);
+        try
+        {
+            return await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection is { } connection)

@@ -100,7 +100,7 @@ internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, Rab
     private async Task<long> MoveAsync(IChannel channel, string queue, bool error, RabbitMqLayout layout, CancellationToken cancellationToken)
     {
         // Counted on a channel of its own: a queue that is not there closes the channel that asks.
-        var waiting = (await PassiveAsync(queue, cancellationToken))?.MessageCount ?? 0;
+        var waiting = (await connection.PassiveDeclareAsync(queue, cancellationToken))?.MessageCount ?? 0;
         if (waiting == 0)
             return 0;
         long count = 0;
@@ -158,7 +158,7 @@ internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, Rab
     /// </summary>
     private async Task<bool?> DeleteIfDoneAsync(string queue, CancellationToken cancellationToken)
     {
-        if (await PassiveAsync(queue, cancellationToken) is not { } found)
+        if (await connection.PassiveDeclareAsync(queue, cancellationToken) is not { } found)
             return null;
         if (found.MessageCount > 0 || found.ConsumerCount > 0)
             return false;
@@ -178,20 +178,6 @@ internal sealed class RabbitMqLayoutMigration(RabbitMqConnection connection, Rab
         {
             // Runs or a consumer arrived meanwhile: the next pass sees to it.
             return false;
-        }
-    }
-
-    /// <summary>A queue's counts, or null when it is not there.</summary>
-    private async Task<QueueDeclareOk?> PassiveAsync(string queue, CancellationToken cancellationToken)
-    {
-        await using var channel = await connection.CreateChannelAsync(null, cancellationToken);
-        try
-        {
-            return await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
-        }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode is NotFound)
-        {
-            return null;
         }
     }
 

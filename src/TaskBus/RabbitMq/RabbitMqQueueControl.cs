@@ -47,30 +47,27 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         _migration = new RabbitMqLayoutMigration(connection, topology, new ManagementApi(_http, _vhost));
     }
 
-    public async Task<long?> GetLengthAsync(CancellationToken cancellationToken) => await WithChannelAsync(CountAllAsync, cancellationToken);
+    public async Task<long?> GetLengthAsync(CancellationToken cancellationToken) => await CountAllAsync();
 
     public async Task<TaskQueueStatus> GetStatusAsync(CancellationToken cancellationToken)
     {
         if (_layout.Type == RabbitMqQueueType.Quorum)
         {
-            var (length, counts) = await WithChannelAsync(async channel =>
+            long high = 0, medium = 0, low = 0;
+            foreach (var queue in _layout.Queues)
             {
-                long high = 0, medium = 0, low = 0;
-                foreach (var queue in _layout.Queues)
+                var n = await CountAsync(queue.Name);
+                _ = queue.Priority switch
                 {
-                    var n = await CountAsync(queue.Name);
-                    _ = queue.Priority switch
-                    {
-                        TaskPriority.High => high += n,
-                        TaskPriority.Medium => medium += n,
-                        _ => low += n,
-                    };
-                }
-                return (high + medium + low, new TaskPriorityCounts(high, medium, low));
-            }, cancellationToken);
+                    TaskPriority.High => high += n,
+                    TaskPriority.Medium => medium += n,
+                    _ => low += n,
+                };
+            }
+            var (length, counts) = (high + medium + low, new TaskPriorityCounts(high, medium, low));
             return new TaskQueueStatus(_layout.Group, length, counts, $"RabbitMQ, live: a quorum queue per priority ({_layout.Description})");
         }
-        var total = await WithChannelAsync(CountAllAsync, cancellationToken);
+        var total = await CountAllAsync();
         var (byPriority, source) = await ByPriorityAsync(total, cancellationToken);
         return new TaskQueueStatus(_layout.Group, total, byPriority, source);
     }
@@ -223,7 +220,7 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
     }
 
     /// <summary>Messages waiting in all the group's queues; a queue nobody declared yet holds none.</summary>
-    private async Task<long> CountAllAsync(IChannel channel)
+    private async Task<long> CountAllAsync()
     {
         long total = 0;
         foreach (var queue in _layout.Queues)
@@ -231,27 +228,8 @@ internal sealed class RabbitMqQueueControl : IQueueControl, IDisposable
         return total;
     }
 
-    /// <summary>
-    /// Messages waiting in a queue, asked on a channel of its own: a queue that is not there (never declared; its node
-    /// down) closes the channel that asks, and the caller's channel goes on.
-    /// </summary>
-    private async Task<long> CountAsync(string queue)
-    {
-        await using var own = await _connection.CreateChannelAsync(null, CancellationToken.None);
-        return await CountOnAsync(own, queue);
-    }
-
-    private static async Task<long> CountOnAsync(IChannel channel, string queue)
-    {
-        try
-        {
-            return await channel.MessageCountAsync(queue);
-        }
-        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == NotFound)
-        {
-            return 0;
-        }
-    }
+    /// <summary>Messages waiting in a queue; one that is not there holds none.</summary>
+    private async Task<long> CountAsync(string queue) => (await _connection.PassiveDeclareAsync(queue, CancellationToken.None))?.MessageCount ?? 0;
 
     private async Task<(TaskPriorityCounts?, string)> ByPriorityAsync(long length, CancellationToken cancellationToken)
     {
