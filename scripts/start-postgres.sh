@@ -40,6 +40,9 @@ BEGIN
   END IF;
 END
 $$;
+-- The tests and the bench drop their own databases WITH (FORCE), which ends the sessions still on them: an
+-- autovacuum worker's among them, which only a member of pg_signal_backend may end.
+GRANT pg_signal_backend TO taskbus;
 SQL
 if ! su postgres -c "psql -qAtc \"select 1 from pg_database where datname='taskbus'\"" | grep -q 1; then
   su postgres -c "createdb -O taskbus taskbus"

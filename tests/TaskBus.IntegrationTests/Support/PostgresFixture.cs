@@ -42,6 +42,14 @@ public sealed class PostgresFixture : IAsyncLifetime
         await using var connection = new NpgsqlConnection(_server);
         await connection.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
+        try
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new InvalidOperationException(
+                $"Could not drop the test database {_database}: {ex.MessageText}. An autovacuum worker was on it, which only a member of pg_signal_backend may end: scripts/start-postgres.sh grants it to the tests' role.", ex);
+        }
     }
 }
