@@ -249,6 +249,7 @@ public static class TaskBusHostingExtensions
                 {
                     var bound = Bound(context);
                     var registry = context.GetRequiredService<TaskRegistry>();
+                    cfg.AddRawJsonSerializer(RawJsonBody.Options);
                     QueueRouting.RouteToQueueExchange(cfg, bound.QueueName, registry.Select(t => t.ParamsType));
                     if (bound.ConsumeTasks)
                         cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(
@@ -259,7 +260,7 @@ public static class TaskBusHostingExtensions
         });
         services.AddPublishObserver<TaskPublishObserver>();
         services.AddReceiveObserver<TaskReceiveObserver>();
-        services.AddSingleton(sp => new RunStamp(rabbitMq ? RabbitMqBus.Stamp(sp.GetRequiredService<RabbitMqLayout>()) : null));
+        services.AddSingleton(sp => new RunStamp(rabbitMq ? RabbitMqBus.Stamp(sp.GetRequiredService<RabbitMqLayout>()) : (context, _) => RawJsonBody.Use(context)));
         if (rabbitMq)
         {
             services.AddSingleton(sp => RabbitMqLayout.Of(Bound(sp)));
