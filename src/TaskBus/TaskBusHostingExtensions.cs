@@ -249,7 +249,7 @@ public static class TaskBusHostingExtensions
                 {
                     var bound = Bound(context);
                     var registry = context.GetRequiredService<TaskRegistry>();
-                    cfg.AddRawJsonSerializer(RawJsonBody.Options);
+                    cfg.UseRawJsonDeserializer(RawJsonBody.Options);
                     QueueRouting.RouteToQueueExchange(cfg, bound.QueueName, registry.Select(t => t.ParamsType));
                     if (bound.ConsumeTasks)
                         cfg.ReceiveEndpoint(bound.QueueName, e => TaskEndpoint.Configure(

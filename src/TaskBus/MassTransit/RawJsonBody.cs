@@ -1,5 +1,8 @@
-using System.Net.Mime;
+using System.Text;
+using System.Text.Json;
 using MassTransit;
+using MassTransit.Metadata;
+using MassTransit.Serialization;
 
 namespace TaskBus.MassTransit;
 
@@ -12,18 +15,56 @@ namespace TaskBus.MassTransit;
 /// </summary>
 internal static class RawJsonBody
 {
-    /// <summary>What the bus needs to read and write it: the raw JSON serializer beside its default.</summary>
+    /// <summary>What the bus needs to read it: the raw JSON deserializer beside its default.</summary>
     public const RawSerializerOptions Options = RawSerializerOptions.AddTransportHeaders | RawSerializerOptions.CopyHeaders;
 
-    private static readonly ContentType JsonContentType = new("application/json");
+    private static readonly Serializer Instance = new();
 
     /// <summary>The same, as a send's pipe.</summary>
     public static readonly IPipe<SendContext> Pipe = global::MassTransit.Pipe.Execute<SendContext>(Use);
 
-    /// <summary>Makes a send or publish that is not serialized yet carry raw JSON, where its bus has the serializer.</summary>
-    public static void Use(SendContext context)
+    /// <summary>Makes a send or publish that is not serialized yet carry raw JSON.</summary>
+    public static void Use(SendContext context) => context.Serializer = Instance;
+
+    /// <summary>
+    /// MassTransit's raw JSON serializer, with the headers that do not change between messages written once: the
+    /// host's description (which MassTransit serializes to JSON for every message) and the last message type list.
+    /// </summary>
+    private sealed class Serializer() : SystemTextJsonRawMessageSerializer(Options)
     {
-        if (context.Serialization?.TryGetMessageSerializer(JsonContentType, out var serializer) == true)
-            context.Serializer = serializer;
+        private static readonly string Host = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(HostMetadataCache.Host));
+        private TypeList? _lastTypes;
+
+        protected override void SetRawMessageHeaders(SendContext context)
+        {
+            var headers = context.Headers;
+            if (context.MessageId.HasValue)
+                headers.Set(MessageHeaders.MessageId, context.MessageId.Value.ToString());
+            if (context.CorrelationId.HasValue)
+                headers.Set(MessageHeaders.CorrelationId, context.CorrelationId.Value.ToString());
+            if (context.ConversationId.HasValue)
+                headers.Set(MessageHeaders.ConversationId, context.ConversationId.Value.ToString());
+            if (context.InitiatorId.HasValue)
+                headers.Set(MessageHeaders.InitiatorId, context.InitiatorId.Value.ToString());
+            if (context.RequestId.HasValue)
+                headers.Set(MessageHeaders.RequestId, context.RequestId.Value.ToString());
+            if (context.SupportedMessageTypes is { Length: > 0 } types)
+            {
+                var last = _lastTypes;
+                if (last is null || !ReferenceEquals(last.Types, types))
+                    _lastTypes = last = new TypeList(types, string.Join(";", types));
+                headers.Set(MessageHeaders.MessageType, last.Joined);
+            }
+            if (context.ResponseAddress is not null)
+                headers.Set(MessageHeaders.ResponseAddress, context.ResponseAddress);
+            if (context.FaultAddress is not null)
+                headers.Set(MessageHeaders.FaultAddress, context.FaultAddress);
+            if (context.SourceAddress is not null)
+                headers.Set(MessageHeaders.SourceAddress, context.SourceAddress);
+            headers.Set(MessageHeaders.Host.Info, Host);
+        }
+
+        /// <summary>One object, so that a thread never reads one list's types with another's text.</summary>
+        private sealed record TypeList(string[] Types, string Joined);
     }
 }

@@ -34,6 +34,8 @@ public sealed class RawJsonBodyTests : IAsyncLifetime
         Assert.Equal("application/json", consumed.Context.ReceiveContext.ContentType?.MediaType);
         Assert.Equal(2, consumed.Context.Message.A);
         Assert.Equal(3, consumed.Context.Message.B);
+        Assert.Equal(Environment.MachineName, consumed.Context.Host?.MachineName);
+        Assert.Contains(consumed.Context.SupportedMessageTypes, t => t.EndsWith(":Add", StringComparison.Ordinal));
 
         var events = await _log.WaitForAsync(run.Id);
         Assert.Equal([TaskState.Init, TaskState.Queued, TaskState.Running, TaskState.Success], events.Select(e => e.State));
