@@ -128,6 +128,18 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
             AND NOT (r.state = 'aborted' AND r.error LIKE 'cancelled%')
         """;
 
+    // One primary-key lookup per run asked about. As a plain join the planner, knowing the array's length, hashed
+    // every ended run of the history (the partial index of ended runs matches the join's filter) for each read:
+    // 230 rows read per run started at 12,000 runs in the table, and more as the history grows.
+    internal const string StandingsQuery = """
+        SELECT u.id, r.state, r.retry_attempt, c.reason
+        FROM unnest($1::text[]) AS u(id)
+        LEFT JOIN LATERAL (SELECT state, retry_attempt FROM taskbus_runs
+            WHERE id = u.id AND state_rank = 3 AND state <> 'interrupted' LIMIT 1) r ON true
+        LEFT JOIN LATERAL (SELECT reason FROM taskbus_cancels WHERE run_id = u.id LIMIT 1) c ON true
+        WHERE r.state IS NOT NULL OR c.reason IS NOT NULL
+        """;
+
     private const string UpsertLastRuns = """
         INSERT INTO taskbus_tasks AS t (name, last_run_end, last_run_duration_ms, last_run_state)
         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::text[])
@@ -419,13 +431,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     public async Task<IReadOnlyDictionary<string, RunStanding>> GetStandingsAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runIds);
-        await using var command = _dataSource.CreateCommand("""
-            SELECT u.id, r.state, r.retry_attempt, c.reason
-            FROM unnest($1::text[]) AS u(id)
-            LEFT JOIN taskbus_runs r ON r.id = u.id AND r.state_rank = 3 AND r.state <> 'interrupted'
-            LEFT JOIN taskbus_cancels c ON c.run_id = u.id
-            WHERE r.id IS NOT NULL OR c.run_id IS NOT NULL
-            """);
+        await using var command = _dataSource.CreateCommand(StandingsQuery);
         command.Parameters.Add(new() { Value = runIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var standings = new Dictionary<string, RunStanding>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
