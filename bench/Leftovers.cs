@@ -8,8 +8,8 @@ namespace TaskBus.Bench;
 
 /// <summary>
 /// What a bench run that was killed left behind, removed at the start of the next: the bench's queues and exchanges
-/// (every name starting <c>taskbus-bench</c>, listed by the management API where it answers, else the fixed names)
-/// and its databases (<c>taskbus_bench_*</c>).
+/// (every name starting <c>taskbus-bench</c>, listed by the management API where it answers, else the fixed names),
+/// the exchanges of its own message types, and its databases (<c>taskbus_bench_*</c>).
 /// </summary>
 internal static class Leftovers
 {
@@ -18,6 +18,9 @@ internal static class Leftovers
         "taskbus-bench-tasks", "taskbus-bench-tasks_error", "taskbus-bench-bare", "taskbus-bench-raw", "taskbus-bench-http", "taskbus-bench-wait",
         "taskbus-bench-rr", "taskbus-bench-rss", "taskbus-bench-cancel", "taskbus-bench-delayed", "taskbus-bench-schedule",
     ];
+
+    /// <summary>The exchanges of the bench's own message types (the bare consumer's, the bare responder's).</summary>
+    private static readonly string[] s_typeExchanges = ["TaskBus.Bench:BareMessage", "TaskBus.Bench:BareRequest", "TaskBus.Bench:BareResponse"];
 
     public static async Task RemoveAsync(string url, string? postgresServer)
     {
@@ -32,6 +35,8 @@ internal static class Leftovers
                 await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
                 await channel.ExchangeDeleteAsync(name, ifUnused: false);
             }
+            foreach (var name in s_typeExchanges)
+                await channel.ExchangeDeleteAsync(name, ifUnused: false);
         }
         var databases = 0;
         if (postgresServer is not null)
@@ -54,6 +59,16 @@ internal static class Leftovers
         }
         if (databases > 0)
             Console.WriteLine($"bench: removed {databases} database(s) a killed run left behind");
+    }
+
+    /// <summary>Removes the exchanges of the bench's own message types, at the end of a run.</summary>
+    public static async Task RemoveExchangesAsync(string url)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(url) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        foreach (var name in s_typeExchanges)
+            await channel.ExchangeDeleteAsync(name, ifUnused: false);
     }
 
     /// <summary>The bench's queues on the vhost, from the management API; null where it does not answer.</summary>

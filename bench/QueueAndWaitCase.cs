@@ -109,7 +109,11 @@ internal static class Rabbit
         var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(url) };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
-        await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
-        await channel.ExchangeDeleteAsync(queue, ifUnused: false);
+        // With its error queue, which a TaskBus worker declares as it starts (and nothing else would remove).
+        foreach (var name in new[] { queue, $"{queue}_error" })
+        {
+            await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
+            await channel.ExchangeDeleteAsync(name, ifUnused: false);
+        }
     }
 }
