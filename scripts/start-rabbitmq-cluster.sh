@@ -27,7 +27,10 @@ if [ "${#down[@]}" = 3 ]; then
     # A node still booting (waiting for its peers' tables) answers no status: stop its VM before its data goes.
     if [ -f "${base}/pid" ]; then
       pid=$(cat "${base}/pid" 2>/dev/null || true)
-      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+      # Only that node's Erlang VM: a pid file left from another boot may name some other process now.
+      if [ -n "$pid" ] && tr '\0' '\n' <"/proc/${pid}/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=taskbus-c${i}@localhost"; then
+        kill -9 "$pid" 2>/dev/null || true
+      fi
     fi
     if [ -d "${base}/mnesia" ]; then
       echo "[rabbitmq cluster] taskbus-c${i}: none of the nodes runs, starting from empty data"
