@@ -51,15 +51,20 @@ internal static class WorkerCases
         }
     }
 
+    /// <summary>The runtime's gen0 budget, as README's deployment sets it for a worker: 4 MiB (hexadecimal, as the runtime reads it).</summary>
+    public const string Gen0Variable = "DOTNET_GCgen0size";
+
+    public const string Gen0Deployed = "0x400000";
+
     /// <summary>
     /// A worker on RabbitMQ, with the PostgreSQL store and HTTP, as deployed: its resident memory once started and
     /// idle, and after <paramref name="runs"/> noop runs (events on).
     /// </summary>
-    public static async Task<(double IdleMiB, double AfterMiB)> RssAsync(string url, string postgres, int runs)
+    public static async Task<(double IdleMiB, double AfterMiB)> RssAsync(string url, string postgres, int runs, IReadOnlyDictionary<string, string> environment)
     {
         const string Queue = "taskbus-bench-rss";
         await using var database = await BenchDatabase.CreateAsync(postgres);
-        var worker = WorkerProcess.Start(url, Queue,
+        var worker = WorkerProcess.Start(url, Queue, environment,
             "--TaskBus:Store:Provider=PostgreSQL", $"--TaskBus:Store:ConnectionString={database.ConnectionString}",
             $"--TaskBus:Http:Urls=http://127.0.0.1:{FreePort()}");
         try
@@ -155,9 +160,15 @@ internal static class WorkerCases
             _process.BeginErrorReadLine();
         }
 
-        public static WorkerProcess Start(string url, string queue, params string[] extra)
+        public static WorkerProcess Start(string url, string queue, params string[] extra) => Start(url, queue, new Dictionary<string, string>(), extra);
+
+        public static WorkerProcess Start(string url, string queue, IReadOnlyDictionary<string, string> environment, params string[] extra)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // The bench's own environment is not the deployed worker's: only what the case gives.
+            info.Environment.Remove(Gen0Variable);
+            foreach (var (name, value) in environment)
+                info.Environment[name] = value;
             foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "TaskBus.Worker.dll"), "serve", "--TaskBus:Transport=RabbitMQ",
                 $"--TaskBus:RabbitMQ:Url={url}", $"--TaskBus:QueueName={queue}", "--TaskBus:ScheduleTasks=false", "--Logging:LogLevel:Default=Warning",
                 "--Logging:LogLevel:TaskBus.Worker=Information", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information", .. extra])
