@@ -30,16 +30,20 @@ internal sealed class ErrorMessageReader(TaskRegistry registry)
         {
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("message", out var inner))
+            // An envelope has its message and the message's types; a task's params may well have a "message" of their own.
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("message", out var inner)
+                && root.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array)
             {
                 parameters = inner.Clone();
-                if (root.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0)
+                if (types.GetArrayLength() > 0)
                     messageType = types[0].GetString();
                 messageId ??= root.TryGetProperty("messageId", out var id) ? id.GetString() : null;
             }
             else
             {
+                // A raw JSON body (the in-memory transport's runs): its types travel as a transport header.
                 parameters = root.Clone();
+                messageType = header("MT-MessageType")?.Split(';')[0];
             }
         }
         catch (JsonException)
