@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MassTransit;
@@ -28,12 +29,13 @@ internal static class RawJsonBody
 
     /// <summary>
     /// MassTransit's raw JSON serializer, with the headers that do not change between messages written once: the
-    /// host's description (which MassTransit serializes to JSON for every message) and the last message type list.
+    /// host's description (which MassTransit serializes to JSON for every message) and each message type's list of
+    /// types (MassTransit keeps one array per message type).
     /// </summary>
     private sealed class Serializer() : SystemTextJsonRawMessageSerializer(Options)
     {
         private static readonly string Host = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(HostMetadataCache.Host));
-        private TypeList? _lastTypes;
+        private static readonly ConditionalWeakTable<string[], string> TypeLists = [];
 
         protected override void SetRawMessageHeaders(SendContext context)
         {
@@ -49,12 +51,7 @@ internal static class RawJsonBody
             if (context.RequestId.HasValue)
                 headers.Set(MessageHeaders.RequestId, context.RequestId.Value.ToString());
             if (context.SupportedMessageTypes is { Length: > 0 } types)
-            {
-                var last = _lastTypes;
-                if (last is null || !ReferenceEquals(last.Types, types))
-                    _lastTypes = last = new TypeList(types, string.Join(";", types));
-                headers.Set(MessageHeaders.MessageType, last.Joined);
-            }
+                headers.Set(MessageHeaders.MessageType, TypeLists.GetValue(types, static t => string.Join(";", t)));
             if (context.ResponseAddress is not null)
                 headers.Set(MessageHeaders.ResponseAddress, context.ResponseAddress);
             if (context.FaultAddress is not null)
@@ -63,8 +60,5 @@ internal static class RawJsonBody
                 headers.Set(MessageHeaders.SourceAddress, context.SourceAddress);
             headers.Set(MessageHeaders.Host.Info, Host);
         }
-
-        /// <summary>One object, so that a thread never reads one list's types with another's text.</summary>
-        private sealed record TypeList(string[] Types, string Joined);
     }
 }

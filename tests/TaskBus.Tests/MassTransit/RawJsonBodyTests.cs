@@ -18,7 +18,12 @@ public sealed class RawJsonBodyTests : IAsyncLifetime
     public async Task InitializeAsync() => _services = await TestServices.StartAsync(
         tasks: b => b.AddTask<TaskBus.Worker.Tasks.AddTask>().ConfigureBus((_, cfg) =>
         {
-            cfg.ReceiveEndpoint("raw-json-events", e => e.Consumer(() => new EventConsumer(_log)));
+            // One at a time, as the dashboard's consumer takes them: events are sent in order, and consumed in order.
+            cfg.ReceiveEndpoint("raw-json-events", e =>
+            {
+                e.ConcurrentMessageLimit = 1;
+                e.Consumer(() => new EventConsumer(_log));
+            });
             cfg.ReceiveEndpoint("raw-json-mine", e => e.Consumer(() => new MineConsumer()));
         }));
 
