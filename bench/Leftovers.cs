@@ -15,8 +15,10 @@ internal static class Leftovers
 {
     private static readonly string[] s_fixed =
     [
-        "taskbus-bench-tasks", "taskbus-bench-tasks_error", "taskbus-bench-bare", "taskbus-bench-raw", "taskbus-bench-http", "taskbus-bench-wait",
-        "taskbus-bench-rr", "taskbus-bench-rss", "taskbus-bench-cancel", "taskbus-bench-delayed", "taskbus-bench-schedule",
+        "taskbus-bench-tasks", "taskbus-bench-tasks_error", "taskbus-bench-bare", "taskbus-bench-raw", "taskbus-bench-http", "taskbus-bench-http_error",
+        "taskbus-bench-wait", "taskbus-bench-wait_error", "taskbus-bench-rr", "taskbus-bench-rss", "taskbus-bench-rss_error", "taskbus-bench-cancel",
+        "taskbus-bench-cancel_error", "taskbus-bench-delayed", "taskbus-bench-delayed_error", "taskbus-bench-schedule", "taskbus-bench-schedule_error",
+        "taskbus-bench-scale-1_error", "taskbus-bench-scale-2_error", "taskbus-bench-scale-4_error",
     ];
 
     /// <summary>The exchanges of the bench's own message types (the bare consumer's, the bare responder's).</summary>

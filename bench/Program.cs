@@ -467,9 +467,12 @@ async Task<List<double>> RunSchedulerLagAsync(string? postgres)
     return [.. lags.Skip(5)];
 }
 
-// A ratio to two places, or three where two would round it onto its bar (0.899 is not 0.90 against a bar of 0.9).
+// A ratio to two places, or cut to three where two would round it onto its bar (0.8996 is not 0.90, nor 0.900, against
+// a bar of 0.9).
 static string RatioText(double ratio, double bar) =>
-    (bar > 0 && ratio < bar && Math.Round(ratio, 2) >= bar ? ratio.ToString("0.000", CultureInfo.InvariantCulture) : ratio.ToString("0.00", CultureInfo.InvariantCulture));
+    bar > 0 && ratio < bar && Math.Round(ratio, 2) >= bar
+        ? (Math.Floor(ratio * 1000) / 1000).ToString("0.000", CultureInfo.InvariantCulture)
+        : ratio.ToString("0.00", CultureInfo.InvariantCulture);
 
 // The lowest and highest ratio to the bare consumer over the rounds.
 static string Spread(IEnumerable<Result> rounds)

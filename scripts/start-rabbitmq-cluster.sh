@@ -28,8 +28,10 @@ if [ "${#down[@]}" = 3 ]; then
     if [ -f "${base}/pid" ]; then
       pid=$(cat "${base}/pid" 2>/dev/null || true)
       # Only that node's Erlang VM: a pid file left from another boot may name some other process now.
-      if [ -n "$pid" ] && tr '\0' '\n' <"/proc/${pid}/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=taskbus-c${i}@localhost"; then
+      if [ -n "$pid" ] && { tr '\0' '\n' <"/proc/${pid}/environ"; } 2>/dev/null | grep -qx "RABBITMQ_NODENAME=taskbus-c${i}@localhost"; then
         kill -9 "$pid" 2>/dev/null || true
+        # Gone before its name, ports and data are used again.
+        for w in $(seq 1 50); do [ -e "/proc/${pid}" ] || break; sleep 0.2; done
       fi
     fi
     if [ -d "${base}/mnesia" ]; then
