@@ -13,12 +13,15 @@ namespace TaskBus.Bench;
 /// </summary>
 internal static class Leftovers
 {
+    // Each with the error queue a TaskBus worker of that name declares (the bare and raw cases have none: no harm).
     private static readonly string[] s_fixed =
     [
-        "taskbus-bench-tasks", "taskbus-bench-tasks_error", "taskbus-bench-bare", "taskbus-bench-raw", "taskbus-bench-http", "taskbus-bench-http_error",
-        "taskbus-bench-wait", "taskbus-bench-wait_error", "taskbus-bench-rr", "taskbus-bench-rss", "taskbus-bench-rss_error", "taskbus-bench-cancel",
-        "taskbus-bench-cancel_error", "taskbus-bench-delayed", "taskbus-bench-delayed_error", "taskbus-bench-schedule", "taskbus-bench-schedule_error",
-        "taskbus-bench-scale-1_error", "taskbus-bench-scale-2_error", "taskbus-bench-scale-4_error",
+        .. new[]
+        {
+            "taskbus-bench-tasks", "taskbus-bench-bare", "taskbus-bench-raw", "taskbus-bench-http", "taskbus-bench-wait", "taskbus-bench-rr",
+            "taskbus-bench-rss", "taskbus-bench-cancel", "taskbus-bench-delayed", "taskbus-bench-schedule", "taskbus-bench-scale-1",
+            "taskbus-bench-scale-2", "taskbus-bench-scale-4",
+        }.SelectMany(q => new[] { q, $"{q}_error" }),
     ];
 
     /// <summary>The exchanges of the bench's own message types (the bare consumer's, the bare responder's).</summary>
@@ -37,8 +40,7 @@ internal static class Leftovers
                 await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
                 await channel.ExchangeDeleteAsync(name, ifUnused: false);
             }
-            foreach (var name in s_typeExchanges)
-                await channel.ExchangeDeleteAsync(name, ifUnused: false);
+            await DeleteTypeExchangesAsync(channel);
         }
         var databases = 0;
         if (postgresServer is not null)
@@ -69,6 +71,11 @@ internal static class Leftovers
         var factory = new ConnectionFactory { Uri = new Uri(url) };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
+        await DeleteTypeExchangesAsync(channel);
+    }
+
+    private static async Task DeleteTypeExchangesAsync(IChannel channel)
+    {
         foreach (var name in s_typeExchanges)
             await channel.ExchangeDeleteAsync(name, ifUnused: false);
     }
