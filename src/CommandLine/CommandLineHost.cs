@@ -67,7 +67,7 @@ internal static partial class CommandLineHost
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
         {
-            Fail(ex.Message);
+            Fail(ex is InvalidOperationException invalid && TaskBus.Serialization.UserText.Configuration(invalid) is { } setting ? setting : ex.Message);
             return null;
         }
     }
@@ -147,6 +147,9 @@ internal static partial class CommandLineHost
             return $"TaskBus:Store:ConnectionString: PostgreSQL {PostgresWhere(options.Store.ConnectionString)}: {PostgresReason(postgres)}";
         if (chain.Any(IsRabbitMq))
             return $"TaskBus:RabbitMQ:Url: RabbitMQ {RabbitMqWhere(options.RabbitMQ.Url)}: {Innermost(chain)}";
+        // TaskBus's own refusals (a setting that does not hold) say what to change; their type says nothing more.
+        if (exception is InvalidOperationException or OptionsValidationException && exception.InnerException is null)
+            return exception.Message.ReplaceLineEndings(" ").Trim();
         return CompactConsoleFormatter.Summary(exception);
     }
 

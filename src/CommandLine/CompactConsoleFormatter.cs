@@ -16,6 +16,10 @@ internal sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleForm
     public new const string Name = "taskbus";
 
     /// <inheritdoc />
+    private static bool IsStartFailure(string category, int eventId) =>
+        (eventId == 11 && category == "Microsoft.Extensions.Hosting.Internal.Host")
+        || (eventId == 6 && category == "Microsoft.AspNetCore.Hosting.Diagnostics");
+
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
         ArgumentNullException.ThrowIfNull(textWriter);
@@ -23,6 +27,10 @@ internal sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleForm
         if (string.IsNullOrEmpty(message) && logEntry.Exception is null)
             return;
         var settings = options.CurrentValue;
+        // A start that fails is said once, by the command line, in the user's words: the hosts' own lines for it would
+        // say it again, twice, naming .NET types (shown with stack traces at debug level).
+        if (!settings.StackTraces && IsStartFailure(logEntry.Category, logEntry.EventId.Id))
+            return;
         if (settings.TimestampFormat is { } format)
             textWriter.Write((settings.UseUtcTimestamp ? TimeProvider.System.GetUtcNow() : TimeProvider.System.GetLocalNow()).ToString(format, System.Globalization.CultureInfo.InvariantCulture));
         textWriter.Write(Level(logEntry.LogLevel));

@@ -26,7 +26,7 @@ internal static class ParamsArguments
         }
         catch (JsonException ex)
         {
-            throw new TaskParamsException($"invalid params for task '{task.Name}': --params is not valid JSON: {ex.Message}", ex);
+            throw new TaskParamsException($"invalid params for task '{task.Name}': --params is not valid JSON: {TaskBus.Serialization.UserText.Json(ex)}", ex);
         }
         var properties = task.ParamsType.GetProperties()
             .Where(p => p.CanWrite)

@@ -70,4 +70,18 @@ public sealed record TaskRunEvent
 
     /// <summary>The process that made the change, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
+
+    /// <summary>
+    /// The worker group the run belongs to: the <c>TaskBus:QueueName</c> of the process that made the change. Every
+    /// group publishes to the same exchange; a service that watches one group keeps the events whose queue is its own.
+    /// Empty for a run read back from a store that did not keep it.
+    /// </summary>
+    public string Queue { get; init; } = "";
+
+    /// <summary>
+    /// True on a <c>failure</c> that ends one round only: the task's retry policy starts another round of the same run
+    /// (same id, <see cref="RetryAttempt"/> + 1, told <c>init</c> and <c>queued</c> again). False on a final failure,
+    /// and on every other state.
+    /// </summary>
+    public bool WillRetry { get; init; }
 }

@@ -24,4 +24,7 @@ public sealed record TaskRunProgress
 
     /// <summary>The process running it, as <c>host-pid</c>.</summary>
     public string Worker { get; init; } = "";
+
+    /// <summary>The worker group the run belongs to (<c>TaskBus:QueueName</c>), as on <see cref="TaskRunEvent.Queue"/>.</summary>
+    public string Queue { get; init; } = "";
 }

@@ -25,7 +25,7 @@ try
 }
 catch (ArgumentException ex)
 {
-    return CommandLineHost.Fail(ex.Message);
+    return CommandLineHost.Fail(TaskBus.Serialization.UserText.Of(ex));
 }
 
 var root = new RootCommand("TaskBus publisher: queue tasks, wait for them, watch their events.");
@@ -53,8 +53,9 @@ root.Subcommands.Add(queue);
 
 var taskOption = new Option<string?>("--task") { Description = "Only events of this task." };
 var jsonOption = new Option<bool>("--json") { Description = "Print each event as one JSON line." };
-var watch = new Command("watch", "Print TaskRunEvents until stopped.") { taskOption, jsonOption };
-watch.SetAction((result, ct) => WatchAsync(result.GetValue(taskOption), result.GetValue(jsonOption)));
+var allGroupsOption = new Option<bool>("--all-groups") { Description = "Events of every worker group on the broker, not only TaskBus:QueueName's." };
+var watch = new Command("watch", "Print the TaskRunEvents of the worker group (TaskBus:QueueName) until stopped.") { taskOption, jsonOption, allGroupsOption };
+watch.SetAction((result, ct) => WatchAsync(result.GetValue(taskOption), result.GetValue(jsonOption), result.GetValue(allGroupsOption)));
 root.Subcommands.Add(watch);
 
 var clearPriority = new Argument<string?>("priority") { Description = "high, medium or low; every priority when left out.", Arity = ArgumentArity.ZeroOrOne };
@@ -169,11 +170,11 @@ async Task<int> RequeueAsync(string? id, string? task, string? state, string? st
     }
     catch (FormatException ex)
     {
-        return CommandLineHost.Fail($"--start/--end: {ex.Message}");
+        return CommandLineHost.Fail($"--start/--end: {TaskBus.Serialization.UserText.Of(ex)}");
     }
     catch (ArgumentException ex)
     {
-        return CommandLineHost.Fail(ex.Message);
+        return CommandLineHost.Fail(TaskBus.Serialization.UserText.Of(ex));
     }
     var exitCode = 0;
     var hostExit = await QueueCommandAsync(async manager =>
@@ -329,7 +330,7 @@ async Task<int> QueueAsync(
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
-            return CommandLineHost.Fail(ex.Message);
+            return CommandLineHost.Fail(TaskBus.Serialization.UserText.Of(ex));
         }
         if ((options.UniqueKey is not null || manager.Registry.Get(taskName).Unique) && RefuseWithoutSharedStore(host, "a unique run") is { } refused)
             return refused;
@@ -364,9 +365,11 @@ async Task<int> QueueAsync(
     }
 }
 
-async Task<int> WatchAsync(string? taskFilter, bool asJson)
+async Task<int> WatchAsync(string? taskFilter, bool asJson, bool allGroups)
 {
     var events = Channel.CreateUnbounded<TaskRunEvent>(new UnboundedChannelOptions { SingleReader = true });
+    // Every worker group publishes to the same exchange: a watcher keeps its own group's events unless told otherwise.
+    string? group = null;
     var host = Build(bus => bus.ConfigureBus((context, cfg) =>
         // A temporary, auto-delete queue: a watcher that goes away leaves nothing bound behind.
         cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), null, e =>
@@ -375,18 +378,19 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson)
             e.ConcurrentMessageLimit = 1;
             e.Handler<TaskRunEvent>(ctx =>
             {
-                if (taskFilter is null || ctx.Message.Task == taskFilter)
+                if ((taskFilter is null || ctx.Message.Task == taskFilter) && (allGroups || ctx.Message.Queue == group))
                     events.Writer.TryWrite(ctx.Message);
                 return Task.CompletedTask;
             });
         })));
     if (host is null)
         return CommandLineHost.BadInput;
+    group = host.Services.GetRequiredService<IOptions<TaskBusOptions>>().Value.QueueName;
     await using (CommandLineHost.Releasing(host))
     {
         if (await CommandLineHost.TryStartAsync(host) is { } failed)
             return failed;
-        Console.Error.WriteLine("Watching task run events; Ctrl+C to stop.");
+        Console.Error.WriteLine(allGroups ? "Watching task run events of every worker group; Ctrl+C to stop." : $"Watching task run events of worker group {group}; Ctrl+C to stop.");
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var console = RunView.Console(Console.Out);
         try

@@ -120,6 +120,7 @@ public static class TaskBusHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RunHandlers>();
         services.AddSingleton<RunsInProgress>();
+        services.AddSingleton(sp => new RunGroup(sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.QueueName));
         services.AddSingleton<RunLifecycle>();
         services.AddSingleton<RunCancellations>();
         services.AddSingleton<RunTally>();

@@ -17,7 +17,7 @@ try
 }
 catch (ArgumentException ex)
 {
-    return CommandLineHost.Fail(ex.Message);
+    return CommandLineHost.Fail(TaskBus.Serialization.UserText.Of(ex));
 }
 
 var root = new RootCommand("TaskBus reference worker: consumes and schedules the sample tasks.");
@@ -119,7 +119,7 @@ async Task<int> ExecAsync(string taskName, string? json, string? runId, IReadOnl
         }
         catch (Exception ex) when (ex is UnknownTaskException or TaskParamsException or ArgumentException)
         {
-            return CommandLineHost.Fail(ex.Message);
+            return CommandLineHost.Fail(TaskBus.Serialization.UserText.Of(ex));
         }
         try
         {

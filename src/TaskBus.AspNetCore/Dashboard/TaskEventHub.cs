@@ -12,27 +12,35 @@ namespace TaskBus.Http.Dashboard;
 /// <summary>
 /// Hands every task run event to the dashboards that are connected. Where events go on the bus, it listens
 /// there (a temporary queue, bound only while a dashboard is open), so it shows every worker's runs; with
-/// events off it shows this process's own. A slow page loses its oldest events rather than holding memory.
+/// events off it shows this process's own. Every worker group publishes to the same exchanges: a page gets its own
+/// group's events (<see cref="TaskRunEvent.Queue"/>) unless it asks for all. A slow page loses its oldest events
+/// rather than holding memory.
 /// </summary>
 internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptions<TaskBusOptions> options, ILogger<TaskEventHub> logger) : IAsyncDisposable
 {
     private const int BufferPerClient = 1024;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private Channel<object>[] _clients = [];
+    private Client[] _clients = [];
+    private readonly string _queue = options.Value.QueueName;
     private HostReceiveEndpointHandle? _busListener;
     private bool _handlersAdded;
 
-    /// <summary>Subscribes to events from now on: once this returns, no event can slip past the subscription.</summary>
-    public async Task<Subscription> SubscribeAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Subscribes to events from now on: once this returns, no event can slip past the subscription. Only this worker
+    /// group's, unless <paramref name="allGroups"/>.
+    /// </summary>
+    public async Task<Subscription> SubscribeAsync(bool allGroups, CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<object>(new BoundedChannelOptions(BufferPerClient)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
         });
-        await AddAsync(channel, cancellationToken);
+        await AddAsync(new Client(channel, allGroups), cancellationToken);
         return new Subscription(this, channel);
     }
+
+    private sealed record Client(Channel<object> Channel, bool AllGroups);
 
     /// <summary>One page's events; disposing it unsubscribes.</summary>
     internal sealed class Subscription(TaskEventHub hub, Channel<object> channel) : IAsyncDisposable
@@ -42,25 +50,29 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
         public ValueTask DisposeAsync() => new(hub.RemoveAsync(channel));
     }
 
-    private void Broadcast(object evt)
+    private void Broadcast(object evt, string queue)
     {
+        var own = string.Equals(queue, _queue, StringComparison.Ordinal);
         foreach (var client in Volatile.Read(ref _clients))
-            client.Writer.TryWrite(evt);
+        {
+            if (own || client.AllGroups)
+                client.Channel.Writer.TryWrite(evt);
+        }
     }
 
-    private async Task AddAsync(Channel<object> channel, CancellationToken cancellationToken)
+    private async Task AddAsync(Client client, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            Volatile.Write(ref _clients, [.. _clients, channel]);
+            Volatile.Write(ref _clients, [.. _clients, client]);
             if (!options.Value.PublishEvents)
             {
                 // This process's own changes, as its handlers see them.
                 if (!_handlersAdded)
                 {
                     foreach (var state in Enum.GetValues<TaskState>().Where(s => s != TaskState.Init))
-                        manager.RegisterHandler($"{state.ToWire()}.dashboard", run => Broadcast(run.ToEvent(TaskManager.WorkerName)));
+                        manager.RegisterHandler($"{state.ToWire()}.dashboard", run => Broadcast(run.ToEvent(TaskManager.WorkerName), _queue));
                 }
                 _handlersAdded = true;
             }
@@ -72,12 +84,12 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
                     e.ConcurrentMessageLimit = 1;
                     e.Handler<TaskRunEvent>(context =>
                     {
-                        Broadcast(context.Message);
+                        Broadcast(context.Message, context.Message.Queue);
                         return Task.CompletedTask;
                     });
                     e.Handler<TaskRunProgress>(context =>
                     {
-                        Broadcast(context.Message);
+                        Broadcast(context.Message, context.Message.Queue);
                         return Task.CompletedTask;
                     });
                 });
@@ -96,7 +108,7 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
         await _gate.WaitAsync();
         try
         {
-            Volatile.Write(ref _clients, [.. _clients.Where(c => c != channel)]);
+            Volatile.Write(ref _clients, [.. _clients.Where(c => c.Channel != channel)]);
             if (_clients.Length == 0 && _busListener is { } listener)
             {
                 // The last page closed: its temporary queue goes away with it.

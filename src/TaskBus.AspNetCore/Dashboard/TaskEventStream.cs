@@ -10,6 +10,7 @@ namespace TaskBus.Http.Dashboard;
 /// <summary>
 /// <c>GET /tasks-events</c>: task run events as Server-Sent Events, one JSON <c>TaskRunEvent</c> per message, and
 /// progress reports as events named <c>progress</c> (one JSON <c>TaskRunProgress</c> each).
+/// Only this worker group's runs, unless <c>?all=true</c>: every group publishes to the same exchanges.
 /// The response starts once the subscription is in place, so a client that saw it open misses nothing after;
 /// a comment every 15 s keeps proxies from closing an idle stream.
 /// </summary>
@@ -20,10 +21,10 @@ internal static class TaskEventStream
     private static readonly byte[] ProgressPrefix = "event: progress\ndata: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
-    public static async Task WriteAsync(HttpContext context, TaskEventHub hub, IOptions<JsonOptions> json)
+    public static async Task WriteAsync(HttpContext context, TaskEventHub hub, IOptions<JsonOptions> json, bool? all)
     {
         var cancellationToken = context.RequestAborted;
-        await using var subscription = await hub.SubscribeAsync(cancellationToken);
+        await using var subscription = await hub.SubscribeAsync(all ?? false, cancellationToken);
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

@@ -205,7 +205,7 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         if (enabled is { } value)
             await store.SetEnabledAsync(name, value, cancellationToken);
@@ -239,7 +239,7 @@ public static class TaskBusHttpExtensions
         }
         catch (Exception ex) when (ex is TaskParamsException or ArgumentException or JsonException)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         try
         {
@@ -249,12 +249,12 @@ public static class TaskBusHttpExtensions
         {
             // The broker did not take the run (nothing was queued), or did not confirm it in time (it may yet be
             // queued, under the id the message gives): the caller may try again.
-            return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Json(new ApiError(UserText.Of(ex)), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
             // A delay with a store nobody sends from, an option out of range.
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         catch (Exception ex) when (store.IsUnreachable(ex))
         {
@@ -294,7 +294,7 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         catch (Exception ex) when (store.IsUnreachable(ex))
         {
@@ -350,11 +350,11 @@ public static class TaskBusHttpExtensions
         }
         catch (NotSupportedException ex)
         {
-            return TypedResults.Json(new ApiError(ex.Message), statusCode: StatusCodes.Status501NotImplemented);
+            return TypedResults.Json(new ApiError(UserText.Of(ex)), statusCode: StatusCodes.Status501NotImplemented);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return TypedResults.Json(new ApiError($"queue {manager.Options.QueueName} could not be cleared: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Json(new ApiError($"queue {manager.Options.QueueName} could not be cleared: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
 
@@ -400,12 +400,12 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return TypedResults.Json(
-                new ApiError($"the error queue of {manager.Options.QueueName} could not be read: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+                new ApiError($"the error queue of {manager.Options.QueueName} could not be read: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }
 
@@ -423,7 +423,7 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         if (outcome is null)
             return TypedResults.NotFound(new ApiError($"run {id} not found"));
@@ -456,7 +456,7 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
         var outcomes = await manager.RequeueRunsAsync(filter, dry, cancellationToken);
         return TypedResults.Ok(new RequeueReport(
@@ -493,7 +493,7 @@ public static class TaskBusHttpExtensions
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.UnprocessableEntity(new ApiError(ex.Message));
+            return TypedResults.UnprocessableEntity(new ApiError(UserText.Of(ex)));
         }
     }
 
@@ -524,7 +524,7 @@ public static class TaskBusHttpExtensions
 
     /// <summary>503: the store did not answer; the caller may try again.</summary>
     private static JsonHttpResult<ApiError> StoreAway(Exception ex) =>
-        TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.GetType().Name}: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        TypedResults.Json(new ApiError($"the task store cannot be reached: {ex.Message}"), statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static NotFound<ApiError> NotFound(string task) => TypedResults.NotFound(new ApiError($"Task {task} not found"));
 
@@ -545,7 +545,7 @@ public static class TaskBusHttpExtensions
         }
         catch (JsonException ex)
         {
-            throw new ArgumentException($"the body is not JSON: {ex.Message}", ex);
+            throw new ArgumentException($"the body is not JSON: {UserText.Json(ex)}", ex);
         }
     }
 

@@ -110,7 +110,8 @@ internal sealed partial class RunProcessor(
             if (slot)
                 await ReleaseSlotAsync(task, run, cancellationToken);
         }
-        if (failure is not null && task.Retry is { } policy && policy.Matches(failure) && policy.CanRetry(run.RetryAttempt + 1))
+        // The executor decided it when it ended the round (the failure's event says a retry follows).
+        if (failure is not null && task.Retry is { } policy)
         {
             var retry = lifecycle.Retry(run);
             await SendOnAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);

@@ -23,7 +23,10 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
     /// <param name="rethrow">Rethrow the task's own exception after the run ended <c>failure</c>.</param>
     /// <param name="stopping">Cancelled when the worker stops taking runs.</param>
     /// <param name="cancellationToken">Cancelled when the run's message is taken back (shutdown).</param>
-    /// <returns>The task's own exception when the run ended <c>failure</c> because of it (not a timeout), else null.</returns>
+    /// <returns>
+    /// The task's own exception when the run ended <c>failure</c> because of it and its retry policy gives it another round
+    /// (the failure was told with <see cref="TaskRun.WillRetry"/>), else null.
+    /// </returns>
     public async Task<Exception?> RunAsync(
         TaskDescriptor task, TaskRun run, IServiceProvider scope, bool rethrow, CancellationToken stopping, CancellationToken cancellationToken)
     {
@@ -73,12 +76,13 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
         }
         catch (Exception ex)
         {
+            // A TaskRunException is a misuse of the run, never retried (aio-fluid); a run executed inline is never retried.
+            var retried = !rethrow && ex is not TaskRunException && task.Retry is { } policy && policy.Follows(ex, run.RetryAttempt);
             // A child's failure already reads "Type: message".
-            lifecycle.Fail(run, ex is IsolatedTaskException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}");
+            lifecycle.Fail(run, ex is IsolatedTaskException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", retried);
             if (rethrow)
                 throw;
-            // A TaskRunException is a misuse of the run, never retried (aio-fluid).
-            return ex is TaskRunException ? null : ex;
+            return retried ? ex : null;
         }
         finally
         {

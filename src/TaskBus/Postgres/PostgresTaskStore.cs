@@ -101,27 +101,36 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         ALTER TABLE taskbus_runs ADD COLUMN progress double precision;
         ALTER TABLE taskbus_runs ADD COLUMN progress_message text;
         """,
+        // The worker group a run belongs to, and whether its failure ends a round only (a retry follows).
+        """
+        ALTER TABLE taskbus_runs ADD COLUMN queue text NOT NULL DEFAULT '';
+        ALTER TABLE taskbus_runs ADD COLUMN will_retry boolean NOT NULL DEFAULT false;
+        """,
     ];
 
     // One statement per batch, however many runs it holds: the rows come in as arrays (one per column), so the
     // server parses and plans once; a statement per run cost more than the bus that fed it.
     private const string UpsertRuns = """
         INSERT INTO taskbus_runs AS r (id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message,
+            queue, will_retry)
         SELECT id, task, state, state_rank, priority, params::jsonb, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message,
+            queue, will_retry
         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
             $8::timestamptz[], $9::timestamptz[], $10::float8[], $11::text[], $12::text[], $13::int[], $14::int[],
-            $15::text[], $16::text[], $17::bool[], $18::timestamptz[], $19::timestamptz[], $20::float8[], $21::text[])
+            $15::text[], $16::text[], $17::bool[], $18::timestamptz[], $19::timestamptz[], $20::float8[], $21::text[], $22::text[], $23::bool[])
             AS u(id, task, state, state_rank, priority, params, queued, start, "end", duration_ms,
-            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message)
+            from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker, redelivered, scheduled_for, due, progress, progress_message,
+            queue, will_retry)
         ON CONFLICT (id) DO UPDATE SET task = excluded.task, state = excluded.state, state_rank = excluded.state_rank,
             priority = excluded.priority, params = excluded.params, queued = excluded.queued, start = excluded.start,
             "end" = excluded."end", duration_ms = excluded.duration_ms, from_run_id = excluded.from_run_id,
             root_run_id = excluded.root_run_id, retry_attempt = excluded.retry_attempt,
             rate_limit_attempt = excluded.rate_limit_attempt, error = excluded.error, worker = excluded.worker,
             redelivered = excluded.redelivered, scheduled_for = excluded.scheduled_for, due = coalesce(excluded.due, r.due),
-            progress = coalesce(excluded.progress, r.progress), progress_message = coalesce(excluded.progress_message, r.progress_message)
+            progress = coalesce(excluded.progress, r.progress), progress_message = coalesce(excluded.progress_message, r.progress_message),
+            queue = CASE WHEN excluded.queue = '' THEN r.queue ELSE excluded.queue END, will_retry = excluded.will_retry
         WHERE (excluded.retry_attempt, excluded.rate_limit_attempt, excluded.state_rank) >= (r.retry_attempt, r.rate_limit_attempt, r.state_rank)
             AND NOT ((excluded.retry_attempt, excluded.rate_limit_attempt) = (r.retry_attempt, r.rate_limit_attempt)
                 AND r.state_rank = 3 AND r.state <> 'interrupted')
@@ -150,7 +159,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
 
     private const string RunColumns = """
         id, task, state, priority, params::text, queued, start, "end", duration_ms, from_run_id, root_run_id, retry_attempt, rate_limit_attempt, error, worker,
-        redelivered, scheduled_for, due, progress, progress_message
+        redelivered, scheduled_for, due, progress, progress_message, queue, will_retry
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -217,6 +226,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         upsert.Parameters.Add(Column(rows, r => r.Due));
         upsert.Parameters.Add(Column(rows, r => r.Progress));
         upsert.Parameters.Add(Column(rows, r => r.ProgressMessage));
+        upsert.Parameters.Add(Column(rows, r => r.Queue));
+        upsert.Parameters.Add(Column(rows, r => r.WillRetry));
         batch.BatchCommands.Add(upsert);
         // Each task's last run: the latest to end in this batch, also one a later change of its run replaced (a retry).
         var last = runs.Where(r => r.State.IsFinished())
@@ -682,6 +693,11 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     };
 
     /// <inheritdoc />
+    /// <remarks>Class 28 (invalid authorization: a wrong password, no such role, pg_hba refusing it) and 3D000 (no such database).</remarks>
+    public bool IsRefused(Exception exception) =>
+        exception is PostgresException pg && (pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState == "3D000");
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     private sealed class AdvisoryLock(NpgsqlConnection connection, string name) : IAsyncDisposable
@@ -722,6 +738,8 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         Due = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17),
         Progress = reader.IsDBNull(18) ? null : reader.GetDouble(18),
         ProgressMessage = reader.IsDBNull(19) ? null : reader.GetString(19),
+        Queue = reader.GetString(20),
+        WillRetry = reader.GetBoolean(21),
     };
 
     private static NpgsqlParameter Nullable(object? value, NpgsqlDbType type) => new() { Value = value ?? DBNull.Value, NpgsqlDbType = type };

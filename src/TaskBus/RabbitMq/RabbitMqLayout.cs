@@ -31,7 +31,9 @@ internal sealed class RabbitMqLayout
 
     private static readonly TaskPriority[] s_priorities = [TaskPriority.High, TaskPriority.Medium, TaskPriority.Low];
     private readonly string[][] _byShardAndPriority;
-    private int _next = -1;
+    // Each process starts its round at a random shard: a short-lived sender (a command line, a function, a script)
+    // queues a run or two, and starting every one of them at shard 1 would leave the other shards empty.
+    private int _next = Random.Shared.Next();
 
     public RabbitMqLayout(string group, RabbitMqQueueType type = RabbitMqQueueType.Classic, int shards = 1, int deliveryLimit = 1000, int replicationFactor = 3)
     {

@@ -13,9 +13,11 @@ namespace TaskBus.Runs;
 /// from its queue). A retry is a new round of the same run (same id, next attempt) that starts again at
 /// <c>init</c>; a run re-queued over its task's concurrency limit is a silent copy.
 /// </summary>
-internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRunSink> sinks, TimeProvider time, ILogger<RunLifecycle> logger, IRunRecord? record = null)
+internal sealed partial class RunLifecycle(
+    RunHandlers handlers, IEnumerable<IRunSink> sinks, TimeProvider time, ILogger<RunLifecycle> logger, IRunRecord? record = null, RunGroup? group = null)
 {
     private readonly IRunSink[] _sinks = [.. sinks];
+    private readonly string _queue = group?.Queue ?? "";
 
     /// <summary>The clock every step is timed on.</summary>
     public TimeProvider Time => time;
@@ -82,6 +84,7 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
             Message = message,
             At = time.GetUtcNow(),
             Worker = ThisWorker.Name,
+            Queue = _queue,
         };
         foreach (var sink in _sinks)
         {
@@ -102,8 +105,11 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
     /// <summary>The run ends <c>success</c>.</summary>
     public void Succeed(TaskRun run) => MoveTo(run, TaskState.Success, null);
 
-    /// <summary>The run ends <c>failure</c> with <paramref name="error"/>.</summary>
-    public void Fail(TaskRun run, string error) => MoveTo(run, TaskState.Failure, error);
+    /// <summary>
+    /// The run ends <c>failure</c> with <paramref name="error"/>; with <paramref name="willRetry"/>, this round ends and
+    /// its retry policy queues the next (<see cref="Retry"/>), which its event says.
+    /// </summary>
+    public void Fail(TaskRun run, string error, bool willRetry = false) => MoveTo(run, TaskState.Failure, error, willRetry);
 
     /// <summary>The run ends <c>aborted</c> with <paramref name="reason"/>; from <c>queued</c> it passes through <c>running</c>.</summary>
     public void Abort(TaskRun run, string reason) => MoveTo(run, TaskState.Aborted, reason);
@@ -135,7 +141,7 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
 
     private void EndUnrun(TaskRun run, TaskState state, string error) => Enter(run, state, time.GetUtcNow(), error);
 
-    private void MoveTo(TaskRun run, TaskState state, string? error)
+    private void MoveTo(TaskRun run, TaskState state, string? error, bool willRetry = false)
     {
         if (state == run.State)
             return;
@@ -144,21 +150,23 @@ internal sealed partial class RunLifecycle(RunHandlers handlers, IEnumerable<IRu
         var now = time.GetUtcNow();
         while (true)
         {
-            Enter(run, step, now, step == state ? error : null);
+            Enter(run, step, now, step == state ? error : null, step == state && willRetry);
             if (step == state)
                 return;
             step = NextStep(step, state);
         }
     }
 
-    private void Enter(TaskRun run, TaskState state, DateTimeOffset at, string? error)
+    private void Enter(TaskRun run, TaskState state, DateTimeOffset at, string? error, bool willRetry = false)
     {
-        run.Enter(state, at, error);
+        run.Enter(state, at, error, willRetry);
         Changed(run);
     }
 
     private void Changed(TaskRun run)
     {
+        if (run.Queue.Length == 0)
+            run.Queue = _queue;
         TaskRunEvent? change = null;
         foreach (var sink in _sinks)
         {

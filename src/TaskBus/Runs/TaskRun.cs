@@ -110,6 +110,15 @@ public sealed class TaskRun
     /// <summary>The exception type and message, or the abort reason, once the run failed or was aborted.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>
+    /// True on a <c>failure</c> that ends this round only: the task's retry policy queues the next round of the run
+    /// (same id, <see cref="RetryAttempt"/> + 1). False on a final failure and in every other state.
+    /// </summary>
+    public bool WillRetry { get; private set; }
+
+    /// <summary>The worker group the run belongs to (<c>TaskBus:QueueName</c>), once TaskBus has told a change of it; empty before.</summary>
+    public string Queue { get; internal set; } = "";
+
     /// <summary>Time spent waiting in the queue: start − queued.</summary>
     public TimeSpan? InQueue => Start - Queued;
 
@@ -173,6 +182,8 @@ public sealed class TaskRun
                 Progress = Progress,
                 ProgressMessage = ProgressMessage,
                 Worker = _ranOn ?? worker,
+                Queue = Queue,
+                WillRetry = WillRetry,
             };
         }
     }
@@ -181,10 +192,11 @@ public sealed class TaskRun
     public override string ToString() => $"{NameId} {State.ToWire()}";
 
     /// <summary>Puts the run in <paramref name="state"/> at <paramref name="at"/>; the lifecycle's alone to call.</summary>
-    internal void Enter(TaskState state, DateTimeOffset at, string? error)
+    internal void Enter(TaskState state, DateTimeOffset at, string? error, bool willRetry = false)
     {
         lock (_gate)
         {
+            WillRetry = willRetry;
             switch (state)
             {
                 case TaskState.Init:
@@ -225,6 +237,8 @@ public sealed class TaskRun
             Start = final.Start;
             End = final.End;
             Error = final.Error;
+            WillRetry = final.WillRetry;
+            Queue = string.IsNullOrEmpty(final.Queue) ? Queue : final.Queue;
             _retryAttempt = final.RetryAttempt;
             _rateLimitAttempt = final.RateLimitAttempt;
             _ranOn = string.IsNullOrEmpty(final.Worker) ? _ranOn : final.Worker;

@@ -65,6 +65,12 @@ internal interface ITaskStore
     bool IsUnreachable(Exception exception);
 
     /// <summary>
+    /// True when <paramref name="exception"/>, thrown by this store, says the store refuses this process for good (a
+    /// wrong password, a role without access, a database that does not exist): trying again cannot help.
+    /// </summary>
+    bool IsRefused(Exception exception) => false;
+
+    /// <summary>
     /// Records that a run is cancelled, for every worker that shares the store: a worker about to start it drops it,
     /// one running it stops it. True when this is the run's first cancel; a later one keeps the first reason.
     /// </summary>

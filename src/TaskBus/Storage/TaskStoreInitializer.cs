@@ -7,7 +7,8 @@ namespace TaskBus.Storage;
 
 /// <summary>
 /// Prepares the store before anything else starts: creates or upgrades its tables, retrying with
-/// one log line per attempt until <see cref="TaskBusOptions.StartTimeout"/>.
+/// one log line per attempt until <see cref="TaskBusOptions.StartTimeout"/>; a store that refuses this process for good
+/// (a wrong password, no such database) fails the start at once.
 /// </summary>
 internal sealed partial class TaskStoreInitializer(ITaskStore store, IOptions<TaskBusOptions> options, TimeProvider time, ILogger<TaskStoreInitializer> logger) : IHostedService
 {
@@ -21,7 +22,7 @@ internal sealed partial class TaskStoreInitializer(ITaskStore store, IOptions<Ta
                 await store.InitializeAsync(cancellationToken);
                 return;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && time.GetUtcNow() < deadline)
+            catch (Exception ex) when (ex is not OperationCanceledException && !store.IsRefused(ex) && time.GetUtcNow() < deadline)
             {
                 LogNotReady(logger, attempt, ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), time, cancellationToken);

@@ -29,6 +29,9 @@ public sealed record RetryPolicy
     /// <summary>True if retry number <paramref name="attempt"/> (1-based) is allowed.</summary>
     public bool CanRetry(int attempt) => MaxAttempts is not { } max || attempt <= max;
 
+    /// <summary>True if a run that failed with <paramref name="exception"/> in round <paramref name="retryAttempt"/> gets another round.</summary>
+    public bool Follows(Exception exception, int retryAttempt) => Matches(exception) && CanRetry(retryAttempt + 1);
+
     /// <summary>True if the exception is one this policy retries.</summary>
     public bool Matches(Exception exception)
     {

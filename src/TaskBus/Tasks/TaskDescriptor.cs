@@ -176,7 +176,7 @@ public sealed class TaskDescriptor
         }
         catch (JsonException ex)
         {
-            throw new TaskParamsException($"invalid params for task '{Name}': {ex.Message}", ex);
+            throw new TaskParamsException($"invalid params for task '{Name}': {Serialization.UserText.Json(ex)}", ex);
         }
     }
 

@@ -53,6 +53,22 @@ public sealed class RabbitMqLayoutTests
     }
 
     [Fact]
+    public void ShortLivedSenders_EachQueueingOneRun_SpreadOverTheShards()
+    {
+        // Sixty processes, each with a layout of its own that sends one run (a command line, a function): each
+        // starts its turn at a random shard, so none is left empty (every sender starting at shard 1 gave 60, 0, 0).
+        var sent = new Dictionary<string, int>();
+        for (var sender = 0; sender < 60; sender++)
+        {
+            var queue = new RabbitMqLayout("jobs", RabbitMqQueueType.Classic, shards: 3).Next(TaskPriority.Medium);
+            sent[queue] = sent.GetValueOrDefault(queue) + 1;
+        }
+
+        for (var shard = 1; shard <= 3; shard++)
+            Assert.InRange(sent.GetValueOrDefault($"jobs.{shard}"), 5, 35);
+    }
+
+    [Fact]
     public void TheErrorQueue_KeepsNoDeadLetteringOfItsOwn_AndALimitReadingNeverReaches()
     {
         var layout = new RabbitMqLayout("jobs", RabbitMqQueueType.Quorum, shards: 2);
