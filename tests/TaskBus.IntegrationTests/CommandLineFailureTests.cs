@@ -53,4 +53,38 @@ public sealed class CommandLineFailureTests(ITestOutputHelper output)
         Assert.DoesNotContain("   at ", process.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", process.Output, StringComparison.Ordinal);
     }
+
+    private const string StoreOnRabbitMq = "--TaskBus:Transport=RabbitMQ";
+
+    /// <summary>Refusals that no retry can mend (a login refused, a setting that does not hold), with the default start timeout.</summary>
+    public static TheoryData<string, string[], string> Refusals() => new()
+    {
+        { "TaskBus.Publisher", ["queue", "add", "--param", "a=1", "--param", "b=2", StoreOnRabbitMq, "--TaskBus:Store:Provider=PostgreSQL", WrongStorePassword], "28P01" },
+        { "TaskBus.Publisher", ["cancel", "0123456789abcdef0123456789abcdef", StoreOnRabbitMq, "--TaskBus:Store:Provider=PostgreSQL", WrongStorePassword], "28P01" },
+        { "TaskBus.Publisher", ["watch", StoreOnRabbitMq, WrongBrokerPassword], "ACCESS_REFUSED" },
+        { "TaskBus.Publisher", ["status", StoreOnRabbitMq, WrongBrokerPassword], "ACCESS_REFUSED" },
+        { "TaskBus.Worker", ["serve", StoreOnRabbitMq, "--TaskBus:Store:Provider=PostgreSQL", WrongStorePassword], "28P01" },
+        { "TaskBus.Worker", ["serve", StoreOnRabbitMq, WrongBrokerPassword], "ACCESS_REFUSED" },
+        { "TaskBus.Worker", ["serve", "--TaskBus:Http:Urls=http://0.0.0.0:0"], "TaskBus:Http:ApiKey" },
+        { "TaskBus.Worker", ["ls", "--TaskBus:Store:Provider=Postgres"], "TaskBus:Store:Provider: 'Postgres' is not one of Memory, PostgreSQL" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public async Task ARefusal_IsPermanent_OneLineAndExitTwo_NoRetries_NoDotNetNames(string app, string[] args, string named)
+    {
+        await using var process = AppProcess.Start(app, args);
+
+        var exitCode = await process.WaitForExitAsync();
+
+        output.WriteLine(process.Output);
+        Assert.Equal(2, exitCode);
+        // One line on the terminal: no retry warnings before it (a wrong password waited a minute through 14 of them),
+        // no host's "Hosting failed to start" or "Application startup exception" beside it.
+        var line = Assert.Single(process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("Error: ", line.Replace("[stderr] ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains(named, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
 }

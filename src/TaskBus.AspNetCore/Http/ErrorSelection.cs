@@ -9,6 +9,6 @@ internal sealed record ErrorSelection
     /// <summary>The failed runs' ids.</summary>
     public IReadOnlyList<string>? RunIds { get; init; }
 
-    /// <summary>Every message in the error queue (instead of <see cref="RunIds"/>).</summary>
+    /// <summary>Every message in the error queue (instead of runIds).</summary>
     public bool All { get; init; }
 }

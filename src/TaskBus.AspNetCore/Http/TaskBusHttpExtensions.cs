@@ -31,10 +31,11 @@ public static class TaskBusHttpExtensions
     public static IServiceCollection AddTaskBusHttp(this IServiceCollection services)
     {
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new TaskBusJson.UtcTimestampConverter()));
-        services.AddOpenApi();
+        services.AddOpenApi(o => TaskBusOpenApi.Configure(o));
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton(sp => new TaskBusAccess(sp.GetRequiredService<IOptions<TaskBusOptions>>().Value.Http));
         services.AddTransient<IStartupFilter, TaskBusBindCheck>();
+        services.AddTransient<IStartupFilter, ErrorBodies>();
         return services;
     }
 
@@ -70,7 +71,7 @@ public static class TaskBusHttpExtensions
             endpoints.MapPost("/dashboard/login", SignInAsync).ExcludeFromDescription().DisableAntiforgery();
         }
 
-        var api = endpoints.MapGroup("").WithTags("TaskBus");
+        var api = endpoints.MapGroup("").WithTags("TaskBus").WithMetadata(new TaskBusEndpoint(http.MaxRequestBodySize));
         api.AddEndpointFilter(async (context, next) =>
         {
             if (access.Refuse(context.HttpContext) is not { } status)
@@ -178,7 +179,8 @@ public static class TaskBusHttpExtensions
     {
         if (!manager.Registry.TryGet(name, out var task))
             return NotFound(name);
-        var body = await BodyAsync(request, cancellationToken);
+        if (await BodyAsync(request, cancellationToken) is not { } body)
+            return TooLarge(request);
         if (body.Length > 0 && !request.HasJsonContentType())
             return NotJson(request);
         bool? enabled = null;
@@ -219,7 +221,8 @@ public static class TaskBusHttpExtensions
         if (!manager.Registry.Contains(name))
             return NotFound(name);
         // No body: the task's default params.
-        var body = await BodyAsync(request, cancellationToken);
+        if (await BodyAsync(request, cancellationToken) is not { } body)
+            return TooLarge(request);
         if (body.Length > 0 && !request.HasJsonContentType())
             return NotJson(request);
         TaskRun run;
@@ -528,13 +531,31 @@ public static class TaskBusHttpExtensions
 
     private static NotFound<ApiError> NotFound(string task) => TypedResults.NotFound(new ApiError($"Task {task} not found"));
 
-    /// <summary>A request's body, empty when it has none.</summary>
-    private static async Task<byte[]> BodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// A request's body, empty when it has none; null when it is over the limit (the server stops reading it there, or
+    /// before reading at all when the request says its length).
+    /// </summary>
+    private static async Task<byte[]?> BodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        var limit = request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<TaskBusEndpoint>()?.MaxRequestBodySize;
+        if (request.ContentLength > limit)
+            return null;
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
+        try
+        {
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null;
+        }
+        // A server that does not enforce the limit itself (a test server): the same answer once read.
+        return buffer.Length > limit ? null : buffer.ToArray();
     }
+
+    private static JsonHttpResult<ApiError> TooLarge(HttpRequest request) => TypedResults.Json(
+        new ApiError($"the body is over {request.HttpContext.GetEndpoint()?.Metadata.GetMetadata<TaskBusEndpoint>()?.MaxRequestBodySize} bytes, the limit of TaskBus:Http:MaxRequestBodySize"),
+        statusCode: StatusCodes.Status413PayloadTooLarge);
 
     /// <summary>A body that says it is JSON; one that does not read is the caller's mistake, said as such.</summary>
     private static JsonElement ParseJson(byte[] body)

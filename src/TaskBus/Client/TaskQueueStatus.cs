@@ -1,7 +1,7 @@
 namespace TaskBus.Client;
 
 /// <summary>
-/// The messages waiting in a worker group's queue (<see cref="TaskManager.GetQueueStatusAsync"/>): not those a worker
+/// The messages waiting in a worker group's queue (as <c>GET /tasks-status</c> and <c>status</c> show them): not those a worker
 /// already took.
 /// </summary>
 /// <param name="Queue">The queue's name (<c>TaskBus:QueueName</c>).</param>

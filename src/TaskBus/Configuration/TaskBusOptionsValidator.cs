@@ -85,6 +85,8 @@ internal sealed class TaskBusOptionsValidator(TaskRegistry registry) : IValidate
         }
         if (options.Http.Urls.Split([';', ',', ' '], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(u => !Uri.TryCreate(u, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")) is { } badUrl)
             failures.Add($"TaskBus:Http:Urls: '{badUrl}' is not an http:// or https:// URL.");
+        if (options.Http.MaxRequestBodySize < 1)
+            failures.Add($"TaskBus:Http:MaxRequestBodySize: {options.Http.MaxRequestBodySize} is not a positive number of bytes.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -15,6 +15,12 @@ public sealed class TaskHttpOptions
     /// <summary>The name of an ASP.NET Core authorization policy the API and dashboard require, instead of or beside the key.</summary>
     public string? AuthorizationPolicy { get; set; }
 
+    /// <summary>
+    /// The largest request body the API reads, in bytes: a run's params, a patch, a list of run ids. A body over it is
+    /// refused with 413 before it is read in full (at once when it says its length). Defaults to 1 MiB (1048576).
+    /// </summary>
+    public long MaxRequestBodySize { get; set; } = 1024 * 1024;
+
     /// <summary>True when a key or a policy guards the API and dashboard.</summary>
     public bool IsGuarded => !string.IsNullOrEmpty(ApiKey) || !string.IsNullOrEmpty(AuthorizationPolicy);
 }

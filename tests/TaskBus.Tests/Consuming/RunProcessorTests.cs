@@ -135,6 +135,21 @@ public sealed class RunProcessorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AFailure_SaysWhetherARetryFollows_OnlyTheLastRoundsIsFinal()
+    {
+        var failures = new List<(int Attempt, bool WillRetry)>();
+        _handlers.Register("failure.willretry", r => { lock (failures) failures.Add((r.RetryAttempt, r.WillRetry)); });
+        var id = Guid.NewGuid();
+
+        // [Retry(MaxAttempts = 3)]: rounds 0, 1 and 2 fail and are retried; round 3 fails for good.
+        for (var attempt = 0; attempt <= 3; attempt++)
+            await ProcessAsync(Queued("retryable", new Retryable { FailTimes = 10 }, retryAttempt: attempt, id: id));
+
+        Assert.Equal([(0, true), (1, true), (2, true), (3, false)], failures);
+        Assert.Equal(3, _sender.Sent.Count);
+    }
+
+    [Fact]
     public async Task RedeliveredTickNobodyClaimed_RunsAndClaims_SoTheRecoveredCopyIsDropped()
     {
         var id = Guid.NewGuid();

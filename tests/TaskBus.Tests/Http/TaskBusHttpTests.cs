@@ -161,8 +161,8 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/tasks/add", """{"a":1}""", "missing required properties")]
-    [InlineData("/tasks/add", """{"a":1,"b":"two"}""", "could not be converted")]
+    [InlineData("/tasks/add", """{"a":1}""", "missing required field 'b'")]
+    [InlineData("/tasks/add", """{"a":1,"b":"two"}""", "b: expected a number")]
     [InlineData("/tasks/dummy", """{"slep":1}""", "slep")]
     [InlineData("/tasks/dummy?priority=urgent", """{}""", "'urgent' is not a priority")]
     [InlineData("/tasks/add", """{"a":1e400,"b":2}""", "a is Infinity, not a finite number")]
@@ -404,6 +404,84 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
 
         foreach (var route in new[] { "/tasks", "/tasks/{name}", "/tasks-status", "/tasks-queue", "/tasks-queue/{priority}", "/tasks-errors", "/tasks-errors/requeue", "/tasks-errors/discard", "/tasks-history", "/tasks-history/{id}", "/tasks-history/{id}/cancel", "/tasks-history/{id}/requeue", "/tasks-history/requeue" })
             Assert.Contains($"\"{route}\"", document, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_IsValid_AndEveryRoutesAnswer_IsWhatItDocuments()
+    {
+        var text = await _http.GetStringAsync("/openapi/v1.json");
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(text, "json");
+        Assert.Empty(read.Diagnostic!.Errors);
+        Assert.Empty(Microsoft.OpenApi.OpenApiElementExtensions.Validate(read.Document!, Microsoft.OpenApi.ValidationRuleSet.GetDefaultRuleSet()) ?? []);
+        var document = JsonDocument.Parse(text).RootElement;
+        var paths = document.GetProperty("paths");
+
+        // A generated client's view of the main route: it sends the task's params, and reads the run's id back.
+        var queue = paths.GetProperty("/tasks/{name}").GetProperty("post");
+        var body = queue.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        Assert.Contains(body.GetProperty("anyOf").EnumerateArray(), s => s.GetProperty("$ref").GetString() == "#/components/schemas/Add");
+        var add = document.GetProperty("components").GetProperty("schemas").GetProperty("Add");
+        Assert.Equal(["a", "b"], add.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal("number", add.GetProperty("properties").GetProperty("a").GetProperty("type").GetString());
+        Assert.DoesNotContain(document.GetProperty("components").GetProperty("schemas").GetProperty("TaskState").GetProperty("enum").EnumerateArray(), v => v.ValueKind == JsonValueKind.Null);
+        Assert.Equal("integer", paths.GetProperty("/tasks-history").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema").GetProperty("type").GetString());
+        Assert.DoesNotContain("&lt;", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("TaskManager.", text, StringComparison.Ordinal);
+
+        // Real answers, each held to its documented schema: a run that ended, one queued with terms, and every read.
+        using var queued = await _http.PostAsJsonAsync("/tasks/add", new { a = 1, b = 2 });
+        var run = JsonDocument.Parse(await queued.Content.ReadAsStringAsync()).RootElement;
+        var id = run.GetProperty("id").GetString()!;
+        await WaitStoredAsync(id);
+        using var termed = await _http.PostAsJsonAsync("/tasks/add?uniqueKey=k&expires=5m", new { a = 1, b = 2 });
+        var answers = new List<(string Path, string Method, string Status, JsonElement Value)>
+        {
+            ("/tasks/{name}", "post", "200", run),
+            ("/tasks/{name}", "post", "200", JsonDocument.Parse(await termed.Content.ReadAsStringAsync()).RootElement),
+        };
+        foreach (var (path, url) in new[]
+        {
+            ("/tasks", "/tasks"), ("/tasks/{name}", "/tasks/add"), ("/tasks-status", "/tasks-status"), ("/tasks-history", "/tasks-history?limit=5"),
+            ("/tasks-history/{id}", $"/tasks-history/{id}"), ("/tasks-stats", "/tasks-stats"), ("/tasks-delayed", "/tasks-delayed"),
+            ("/tasks-errors", "/tasks-errors"),
+        })
+        {
+            using var response = await _http.GetAsync(url);
+            answers.Add((path, "get", ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement));
+        }
+        using (var missing = await _http.GetAsync("/tasks-history/0123456789abcdef0123456789abcdef"))
+            answers.Add(("/tasks-history/{id}", "get", "404", JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement));
+        using (var requeued = await _http.PostAsync($"/tasks-history/{id}/requeue", null))
+            answers.Add(("/tasks-history/{id}/requeue", "post", "200", JsonDocument.Parse(await requeued.Content.ReadAsStringAsync()).RootElement));
+        using (var ended = await _http.PostAsync($"/tasks-history/{id}/cancel", null))
+            answers.Add(("/tasks-history/{id}/cancel", "post", "409", JsonDocument.Parse(await ended.Content.ReadAsStringAsync()).RootElement));
+
+        foreach (var (path, method, status, value) in answers)
+        {
+            var schema = paths.GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status)
+                .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            var problems = SchemaConformance.Check(value, schema, document);
+            Assert.True(problems.Count == 0, $"{method} {path} {status}: {string.Join("; ", problems)}\n{value.GetRawText()}");
+        }
+    }
+
+    [Fact]
+    public async Task ABodyOverTheLimit_IsRefusedWithA413_AndEvery4xxSaysWhyInJson()
+    {
+        // 2 MiB of params, over the 1 MiB default.
+        using var large = new StringContent($"{{\"a\":1,\"b\":2,\"pad\":\"{new string('x', 2 * 1024 * 1024)}\"}}", System.Text.Encoding.UTF8, "application/json");
+        using var tooLarge = await _http.PostAsync("/tasks/add", large);
+        using var badLimit = await _http.GetAsync("/tasks-errors?limit=lots");
+        using var badBody = await _http.PostAsync("/tasks-errors/discard", new StringContent("{", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        Assert.Contains("TaskBus:Http:MaxRequestBodySize", (await tooLarge.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
+        foreach (var refused in new[] { badLimit, badBody })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.False(string.IsNullOrEmpty((await refused.Content.ReadFromJsonAsync<ApiError>(Json))!.Error));
+        }
     }
 
     private async Task WaitStoredAsync(string runId)
