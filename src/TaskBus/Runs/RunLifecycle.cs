@@ -165,8 +165,7 @@ internal sealed partial class RunLifecycle(
 
     private void Changed(TaskRun run)
     {
-        if (run.Queue.Length == 0)
-            run.Queue = _queue;
+        run.JoinGroup(_queue);
         TaskRunEvent? change = null;
         foreach (var sink in _sinks)
         {

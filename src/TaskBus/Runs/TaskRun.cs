@@ -117,7 +117,7 @@ public sealed class TaskRun
     public bool WillRetry { get; private set; }
 
     /// <summary>The worker group the run belongs to (<c>TaskBus:QueueName</c>), once TaskBus has told a change of it; empty before.</summary>
-    public string Queue { get; internal set; } = "";
+    public string Queue { get; private set; } = "";
 
     /// <summary>Time spent waiting in the queue: start − queued.</summary>
     public TimeSpan? InQueue => Start - Queued;
@@ -214,6 +214,16 @@ public sealed class TaskRun
             if (error is not null)
                 Error = error;
             State = state;
+        }
+    }
+
+    /// <summary>The run belongs to <paramref name="queue"/>'s worker group, unless it already belongs to one; the lifecycle's alone to call.</summary>
+    internal void JoinGroup(string queue)
+    {
+        lock (_gate)
+        {
+            if (Queue.Length == 0)
+                Queue = queue;
         }
     }
 
