@@ -27,13 +27,22 @@ internal sealed class ErrorBodies(IOptions<TaskBusOptions> options) : IStartupFi
             await nextMiddleware(context);
             var response = context.Response;
             if (response.StatusCode is < 400 or > 499 || response.HasStarted || response.ContentLength is > 0 || response.ContentType is not null
-                || context.GetEndpoint()?.Metadata.GetMetadata<TaskBusEndpoint>() is null)
+                || !IsTaskBus(context))
                 return;
             response.ContentType = "application/json; charset=utf-8";
             await JsonSerializer.SerializeAsync(response.Body, new ApiError(Reason(response.StatusCode)), JsonSerializerOptions.Web, context.RequestAborted);
         });
         next(app);
     };
+
+    /// <summary>
+    /// A TaskBus route; or, for a method no route takes (routing answers 405 from an endpoint of its own), a path of
+    /// TaskBus's (<c>/tasks…</c>).
+    /// </summary>
+    private static bool IsTaskBus(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<TaskBusEndpoint>() is not null
+        || (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed
+            && context.Request.Path.Value?.Split('/', StringSplitOptions.RemoveEmptyEntries).Any(s => s.StartsWith("tasks", StringComparison.Ordinal)) == true);
 
     private string Reason(int status) => status switch
     {

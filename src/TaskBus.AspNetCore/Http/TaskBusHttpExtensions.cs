@@ -117,7 +117,7 @@ public static class TaskBusHttpExtensions
         api.MapPost("/tasks-errors/discard", DiscardErrorsAsync)
             .WithSummary("Delete the messages of the error queue named in the body's runIds (or all, with {\"all\": true})")
             .Produces<ApiError>(StatusCodes.Status503ServiceUnavailable);
-        api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor");
+        api.MapGet("/tasks-history", HistoryAsync).WithSummary("Stored runs, newest first, paged by cursor; queue: only that worker group's (and runs stored before runs kept their group)");
         api.MapGet("/tasks-history/{id}", GetRunAsync).WithSummary("One stored run");
         api.MapGet("/tasks-stats", StatsAsync)
             .WithSummary("Runs that ended in the last minutes (default 60), per minute and final state: what the dashboard's chart draws");
@@ -412,7 +412,7 @@ public static class TaskBusHttpExtensions
         }
     }
 
-    private static readonly string[] HistoryFilters = ["task", "tags", "state", "start", "end", "params", "limit", "cursor"];
+    private static readonly string[] HistoryFilters = ["task", "tags", "state", "start", "end", "params", "queue", "limit", "cursor"];
 
     private static readonly string[] RequeueFilters = ["task", "state", "start", "end", "limit", "dryRun"];
 
@@ -467,7 +467,7 @@ public static class TaskBusHttpExtensions
     }
 
     private static async Task<Results<Ok<TaskRunPage>, UnprocessableEntity<ApiError>>> HistoryAsync(
-        string? task, string[]? tags, string? state, string? start, string? end, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "params")] string? parameters, string? limit, string? cursor,
+        string? task, string[]? tags, string? state, string? start, string? end, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "params")] string? parameters, string? queue, string? limit, string? cursor,
         HttpRequest request, TaskManager manager, ITaskStore store, CancellationToken cancellationToken)
     {
         try
@@ -487,6 +487,7 @@ public static class TaskBusHttpExtensions
                 From = Timestamp("start", start),
                 To = Timestamp("end", end),
                 Params = parameters is null ? null : ParamsPattern(parameters),
+                Queue = string.IsNullOrEmpty(queue) ? null : queue,
                 Limit = size,
                 Cursor = cursor,
             };

@@ -269,6 +269,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
               AND ($3::timestamptz IS NULL OR queued >= $3) AND ($4::timestamptz IS NULL OR queued < $4)
               AND ($5::timestamptz IS NULL OR (queued, id) < ($5, $6))
               AND ($8::text[] IS NULL OR task = ANY($8)) AND ($9::jsonb IS NULL OR params @> $9)
+              AND ($10::text IS NULL OR queue = $10 OR queue = '')
             ORDER BY queued DESC, id DESC
             LIMIT $7
             """);
@@ -281,6 +282,7 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
         command.Parameters.Add(new() { Value = query.Limit + 1 });
         command.Parameters.Add(new() { Value = query.Tasks is null ? DBNull.Value : query.Tasks.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = query.Params is { } pattern ? pattern.GetRawText() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(Nullable(query.Queue, NpgsqlDbType.Text));
         var page = new List<TaskRunEvent>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {

@@ -58,6 +58,7 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
                     Due = run.Due ?? stored.Due,
                     Progress = run.Progress ?? stored.Progress,
                     ProgressMessage = run.ProgressMessage ?? stored.ProgressMessage,
+                    Queue = run.Queue.Length == 0 ? stored.Queue : run.Queue,
                 };
                 if (stored is null)
                 {
@@ -96,6 +97,7 @@ internal sealed class MemoryTaskStore : ITaskStore, IDisposable
                 .Where(r => query.Tasks is null || query.Tasks.Contains(r.Task))
                 .Where(r => query.Params is not { } pattern || (r.Params is { } stored && JsonContainment.Contains(stored, pattern)))
                 .Where(r => query.State is null || r.State == query.State)
+                .Where(r => query.Queue is null || r.Queue.Length == 0 || r.Queue == query.Queue)
                 .Where(r => query.From is null || r.Queued >= query.From)
                 .Where(r => query.To is null || r.Queued < query.To)
                 .Select(r => (Run: r, Ticks: (r.Queued ?? DateTimeOffset.MinValue).UtcTicks))

@@ -21,6 +21,12 @@ internal sealed record TaskRunQuery
     /// </summary>
     public System.Text.Json.JsonElement? Params { get; init; }
 
+    /// <summary>
+    /// Only runs of this worker group (<see cref="TaskRunEvent.Queue"/>), and those stored before runs kept their group;
+    /// null for every group.
+    /// </summary>
+    public string? Queue { get; init; }
+
     /// <summary>Only runs in this state.</summary>
     public TaskState? State { get; init; }
 

@@ -42,6 +42,8 @@ public abstract class TaskStoreContract : IAsyncLifetime
             Due = T0.AddMilliseconds(-100),
             Progress = 0.75,
             ProgressMessage = "three quarters",
+            Queue = "jobs",
+            WillRetry = true,
         };
 
         await Store.UpsertRunsAsync([run], CancellationToken.None);
@@ -141,6 +143,23 @@ public abstract class TaskStoreContract : IAsyncLifetime
         Assert.True((await Store.GetTaskAsync("dummy", CancellationToken.None)).Enabled);
         await Store.SetEnabledAsync("add", true, CancellationToken.None);
         Assert.True((await Store.GetTaskAsync("add", CancellationToken.None)).Enabled);
+    }
+
+    [Fact]
+    public async Task QueryRuns_ByWorkerGroup_KeepsItsOwnAndThoseStoredWithoutAGroup()
+    {
+        var (a, b, none) = (Run("add", TaskState.Running, T0) with { Queue = "a" }, Run("add", TaskState.Success, T0.AddSeconds(1)) with { Queue = "b" },
+            Run("add", TaskState.Success, T0.AddSeconds(2)));
+        await Store.UpsertRunsAsync([a, b, none], CancellationToken.None);
+        // A later change told by a process that does not know the group keeps the group stored.
+        await Store.UpsertRunsAsync([a with { State = TaskState.Success, End = T0.AddSeconds(3), Queue = "" }], CancellationToken.None);
+
+        var ofA = await Store.QueryRunsAsync(new TaskRunQuery { Queue = "a" }, CancellationToken.None);
+        var every = await Store.QueryRunsAsync(new TaskRunQuery(), CancellationToken.None);
+
+        Assert.Equal([none.Id, a.Id], ofA.Runs.Select(r => r.Id));
+        Assert.Equal(3, every.Runs.Count);
+        Assert.Equal((TaskState.Success, "a"), await Store.GetRunAsync(a.Id, CancellationToken.None) is { } stored ? (stored.State, stored.Queue) : default);
     }
 
     [Fact]

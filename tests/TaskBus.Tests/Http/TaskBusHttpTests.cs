@@ -322,7 +322,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/tasks-history?task=dummy&tag=fast", "unknown filter 'tag'; the filters are task, tags, state, start, end, params, limit, cursor")]
+    [InlineData("/tasks-history?task=dummy&tag=fast", "unknown filter 'tag'; the filters are task, tags, state, start, end, params, queue, limit, cursor")]
     [InlineData("/tasks-history?start=yesterday", "start must be an ISO 8601 time such as 2026-11-28T12:00:00Z, not 'yesterday'")]
     [InlineData("/tasks-history?start=2026-11-28T12:00:00Z&end=2026-11-28T11:00:00Z", "start (2026-11-28T12:00:00Z) is after end (2026-11-28T11:00:00Z)")]
     [InlineData("/tasks-history?params=%7Ba", "params must be a JSON object such as {\"a\":1}, not '{a'")]
@@ -474,6 +474,7 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
         using var tooLarge = await _http.PostAsync("/tasks/add", large);
         using var badLimit = await _http.GetAsync("/tasks-errors?limit=lots");
         using var badBody = await _http.PostAsync("/tasks-errors/discard", new StringContent("{", System.Text.Encoding.UTF8, "application/json"));
+        using var badMethod = await _http.PutAsync("/tasks/add", null);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
         Assert.Contains("TaskBus:Http:MaxRequestBodySize", (await tooLarge.Content.ReadFromJsonAsync<ApiError>(Json))!.Error, StringComparison.Ordinal);
@@ -482,6 +483,8 @@ public sealed class TaskBusHttpTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             Assert.False(string.IsNullOrEmpty((await refused.Content.ReadFromJsonAsync<ApiError>(Json))!.Error));
         }
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, badMethod.StatusCode);
+        Assert.Equal("this route does not take that method", (await badMethod.Content.ReadFromJsonAsync<ApiError>(Json))!.Error);
     }
 
     private async Task WaitStoredAsync(string runId)

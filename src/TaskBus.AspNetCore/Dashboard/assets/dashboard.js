@@ -223,7 +223,9 @@
     c[0].textContent = String(ev.id).slice(0, 8);
     c[0].title = ev.id;
     c[1].textContent = ev.task || '';
-    c[2].textContent = ev.state || '';
+    // A failure that ends one round only: the same run comes back, queued, for its next attempt.
+    c[2].textContent = ev.state === 'failure' && ev.willRetry ? 'failure, retrying' : (ev.state || '');
+    c[2].title = ev.state === 'failure' && ev.willRetry ? 'this round failed; a retry follows (attempt ' + ((ev.retryAttempt || 0) + 1) + ')' : '';
     c[2].className = 'state-' + ev.state;
     if (ev.state === 'running' && ev.progress != null) c[2].append(progressBar(ev.progress, ev.progressMessage));
     c[3].textContent = ev.priority || '';
@@ -369,6 +371,8 @@
     const p = new URLSearchParams();
     if (filters.task) p.set('task', filters.task);
     if (filters.state) p.set('state', filters.state);
+    // Worker groups may share a store: the dashboard shows its own group's runs, as its live stream does.
+    if (ownQueue) p.set('queue', ownQueue);
     p.set('limit', String(HISTORY_LIMIT));
     if (cursor) p.set('cursor', cursor);
     const seq = ++hist.seq;
@@ -541,9 +545,12 @@
   }
 
   let paused = false;
+  // This process's worker group, from its status: the history shows that group's runs.
+  let ownQueue = '';
   function renderStatus(s) {
     $('queue-length').textContent = 'queue: ' + (s.queueLength == null ? 'n/a' : s.queueLength);
     paused = !!s.paused;
+    if (s.queue && s.queue.queue) ownQueue = s.queue.queue;
     $('paused').hidden = !paused;
     $('pause-toggle').textContent = paused ? 'Resume' : 'Pause';
     $('history-size').textContent = s.history ? `history: ${s.history.runs} runs` + (s.history.retention ? ` (kept ${s.history.retention})` : '') : '';
@@ -728,8 +735,8 @@
   // ---------- start ----------
   loadErrors();
   loadTasks();
-  applyHistory();
-  pollStatus();
+  // The first status names the group before the history is asked for.
+  pollStatus().finally(applyHistory);
   pollSlow();
   connect();
 })();
