@@ -378,7 +378,7 @@ async Task<int> WatchAsync(string? taskFilter, bool asJson, bool allGroups)
             e.ConcurrentMessageLimit = 1;
             e.Handler<TaskRunEvent>(ctx =>
             {
-                if ((taskFilter is null || ctx.Message.Task == taskFilter) && (allGroups || ctx.Message.Queue == group))
+                if ((taskFilter is null || ctx.Message.Task == taskFilter) && (allGroups || ctx.Message.Queue.Length == 0 || ctx.Message.Queue == group))
                     events.Writer.TryWrite(ctx.Message);
                 return Task.CompletedTask;
             });

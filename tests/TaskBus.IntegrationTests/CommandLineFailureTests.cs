@@ -65,6 +65,8 @@ public sealed class CommandLineFailureTests(ITestOutputHelper output)
         { "TaskBus.Publisher", ["status", StoreOnRabbitMq, WrongBrokerPassword], "ACCESS_REFUSED" },
         { "TaskBus.Worker", ["serve", StoreOnRabbitMq, "--TaskBus:Store:Provider=PostgreSQL", WrongStorePassword], "28P01" },
         { "TaskBus.Worker", ["serve", StoreOnRabbitMq, WrongBrokerPassword], "ACCESS_REFUSED" },
+        { "TaskBus.Worker", ["serve", "--TaskBus:Store:Provider=PostgreSQL", "--TaskBus:Store:ConnectionString=Host=localhost;Username=taskbus;Database=taskbus"], "No password has been provided" },
+        { "TaskBus.Worker", ["serve", "--TaskBus:Store:Provider=PostgreSQL", "--TaskBus:Store:ConnectionString=Host=localhost;Username=taskbus;Password=taskbus;Database=taskbus_no_such_database"], "3D000" },
         { "TaskBus.Worker", ["serve", "--TaskBus:Http:Urls=http://0.0.0.0:0"], "TaskBus:Http:ApiKey" },
         { "TaskBus.Worker", ["ls", "--TaskBus:Store:Provider=Postgres"], "TaskBus:Store:Provider: 'Postgres' is not one of Memory, PostgreSQL" },
     };

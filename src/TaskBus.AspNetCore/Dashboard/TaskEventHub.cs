@@ -52,7 +52,8 @@ internal sealed partial class TaskEventHub(IBus bus, TaskManager manager, IOptio
 
     private void Broadcast(object evt, string queue)
     {
-        var own = string.Equals(queue, _queue, StringComparison.Ordinal);
+        // An event without a group comes from a worker older than groups on events: taken as this group's.
+        var own = queue.Length == 0 || string.Equals(queue, _queue, StringComparison.Ordinal);
         foreach (var client in Volatile.Read(ref _clients))
         {
             if (own || client.AllGroups)

@@ -26,7 +26,7 @@ internal sealed class ErrorBodies(IOptions<TaskBusOptions> options) : IStartupFi
         {
             await nextMiddleware(context);
             var response = context.Response;
-            if (response.StatusCode is < 400 or > 499 || response.HasStarted || response.ContentLength is > 0 || response.ContentType is not null
+            if (response.StatusCode is < 400 or > 499 || response.HasStarted || response.ContentLength is not null || response.ContentType is not null
                 || !IsTaskBus(context))
                 return;
             response.ContentType = "application/json; charset=utf-8";

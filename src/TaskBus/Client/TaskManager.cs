@@ -444,6 +444,8 @@ public sealed partial class TaskManager : IRunQueue
                 State = filter.State,
                 From = filter.From,
                 To = filter.To,
+                // Queued again into this group's queue: only this group's runs (groups may share a store).
+                Queue = Options.QueueName,
                 Limit = Math.Min(1000, filter.Limit - matched.Count),
                 Cursor = cursor,
             }, cancellationToken);

@@ -114,7 +114,17 @@ internal sealed partial class RunProcessor(
         if (failure is not null && task.Retry is { } policy)
         {
             var retry = lifecycle.Retry(run);
-            await SendOnAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);
+            try
+            {
+                await SendOnAsync(task, retry, policy.Delay(retry.RetryAttempt), delivery.Reply, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The broker refused the next round (not a wait, which is tried again): the run ends here, a final failure,
+                // and its message goes to the error queue with the reason, from where it can be queued again.
+                lifecycle.NotQueued(retry, $"the retry could not be queued: {ex.GetType().Name}: {ex.Message}");
+                throw;
+            }
             return ConsumeOutcome.Requeued;
         }
         return ConsumeOutcome.Finished;

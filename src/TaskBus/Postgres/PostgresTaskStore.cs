@@ -695,9 +695,17 @@ internal sealed class PostgresTaskStore : ITaskStore, IAsyncDisposable
     };
 
     /// <inheritdoc />
-    /// <remarks>Class 28 (invalid authorization: a wrong password, no such role, pg_hba refusing it) and 3D000 (no such database).</remarks>
-    public bool IsRefused(Exception exception) =>
-        exception is PostgresException pg && (pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState == "3D000");
+    /// <remarks>
+    /// Class 28 (invalid authorization: a wrong password, no such role, pg_hba refusing it), 3D000 (no such database),
+    /// and a password the server asks for that the connection string does not give.
+    /// </remarks>
+    public bool IsRefused(Exception exception) => exception switch
+    {
+        PostgresException pg => pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState == "3D000",
+        // The server asks for a password the connection string does not give: Npgsql says so before sending anything.
+        NpgsqlException { InnerException: null } npgsql => npgsql.Message.StartsWith("No password has been provided", StringComparison.Ordinal),
+        _ => false,
+    };
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -55,9 +55,13 @@ internal static class RunFactory
             Due = header.Due,
         };
 
-    /// <summary>A run as the store holds it, in <c>queued</c>: to end a run that this process did not queue (a cancel).</summary>
-    public static TaskRun FromStored(TaskRunEvent stored) =>
-        new(Guid.ParseExact(stored.Id, "N"), stored.Task, stored.Priority, stored.Params ?? (object)Unreadable.Params, stored.Queued ?? DateTimeOffset.UnixEpoch)
+    /// <summary>
+    /// A run as the store holds it, in <c>queued</c>: to end a run that this process did not queue (a cancel). It stays in
+    /// its own worker group, whichever group's process ends it.
+    /// </summary>
+    public static TaskRun FromStored(TaskRunEvent stored)
+    {
+        var run = new TaskRun(Guid.ParseExact(stored.Id, "N"), stored.Task, stored.Priority, stored.Params ?? (object)Unreadable.Params, stored.Queued ?? DateTimeOffset.UnixEpoch)
         {
             FromRunId = stored.FromRunId,
             RootRunId = stored.RootRunId,
@@ -67,6 +71,9 @@ internal static class RunFactory
             Redelivered = stored.Redelivered,
             Due = stored.Due,
         };
+        run.JoinGroup(stored.Queue);
+        return run;
+    }
 
     /// <summary>
     /// The run that holds the unique key another was queued with, as that other run knows it: the holder's id, the

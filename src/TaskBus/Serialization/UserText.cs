@@ -79,8 +79,13 @@ internal static partial class UserText
     {
         foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
+            // The names as JSON has them (a [JsonStringEnumMemberName] where there is one), not the .NET ones.
             if (assembly.GetType(typeName, throwOnError: false) is { IsEnum: true } type)
-                return string.Join(", ", Enum.GetNames(type));
+            {
+                return string.Join(", ", type.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static).Select(f =>
+                    f.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonStringEnumMemberNameAttribute), false)
+                        .OfType<System.Text.Json.Serialization.JsonStringEnumMemberNameAttribute>().FirstOrDefault()?.Name ?? f.Name));
+            }
         }
         return null;
     }

@@ -277,6 +277,25 @@ public sealed class RunProcessorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ARetryTheBrokerRefuses_EndsTheNextRoundAFinalFailure_AndTheMessageGoesOn()
+    {
+        _sender.Fail = new InvalidOperationException("channel closed (test)");
+        var run = Queued("retryable", new Retryable { FailTimes = 1 });
+        var failures = new List<(int Attempt, bool WillRetry, string? Error)>();
+        _handlers.Register("failure.notqueued", r => { lock (failures) failures.Add((r.RetryAttempt, r.WillRetry, r.Error)); });
+
+        // The consumer sends the message to the error queue when this throws.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ProcessAsync(run));
+
+        // Round 0 failed with a retry to follow; the retry, never sent, ends as a final failure saying why.
+        Assert.Equal(2, failures.Count);
+        Assert.Equal((0, true), (failures[0].Attempt, failures[0].WillRetry));
+        Assert.Equal((1, false), (failures[1].Attempt, failures[1].WillRetry));
+        Assert.Contains("the retry could not be queued", failures[1].Error, StringComparison.Ordinal);
+        Assert.Empty(_sender.Sent);
+    }
+
+    [Fact]
     public async Task ARunReceivedAfterItsExpiry_EndsAbortedExpired_WithoutRunning_ButARetryRoundDoesNot()
     {
         var run = Queued("noop", new Noop(), expires: T0.AddSeconds(1));
@@ -368,8 +387,13 @@ public sealed class RunProcessorTests : IAsyncDisposable
         /// <summary>Sends refused before the next one is taken, as by a broker that does not take messages.</summary>
         public int Refuse { get; set; }
 
+        /// <summary>What the next send throws, as a broker that refuses it for good (a nack, a channel closed on it).</summary>
+        public Exception? Fail { get; set; }
+
         public Task SendAsync(TaskDescriptor task, TaskRun run, TimeSpan delay, RunReply? reply, CancellationToken cancellationToken)
         {
+            if (Fail is { } failure)
+                return Task.FromException(failure);
             if (Refuse > 0)
             {
                 Refuse--;
