@@ -165,7 +165,9 @@ internal sealed partial class RunLifecycle(
 
     private void Changed(TaskRun run)
     {
-        run.JoinGroup(_queue);
+        // Once per run: every later change finds its group set.
+        if (run.Queue.Length == 0)
+            run.JoinGroup(_queue);
         TaskRunEvent? change = null;
         foreach (var sink in _sinks)
         {
