@@ -16,10 +16,6 @@ internal sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleForm
     public new const string Name = "taskbus";
 
     /// <inheritdoc />
-    private static bool IsStartFailure(string category, int eventId) =>
-        (eventId == 11 && category == "Microsoft.Extensions.Hosting.Internal.Host")
-        || (eventId == 6 && category == "Microsoft.AspNetCore.Hosting.Diagnostics");
-
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
         ArgumentNullException.ThrowIfNull(textWriter);
@@ -53,6 +49,11 @@ internal sealed class CompactConsoleFormatter(IOptionsMonitor<CompactConsoleForm
         }
         textWriter.WriteLine();
     }
+
+    /// <summary>The hosts' own lines for a start that failed: "Hosting failed to start", "Application startup exception".</summary>
+    private static bool IsStartFailure(string category, int eventId) =>
+        (eventId == 11 && category == "Microsoft.Extensions.Hosting.Internal.Host")
+        || (eventId == 6 && category == "Microsoft.AspNetCore.Hosting.Diagnostics");
 
     /// <summary>An exception in one line: its type and message, then its innermost cause's when that is another.</summary>
     public static string Summary(Exception exception)

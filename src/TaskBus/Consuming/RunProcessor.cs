@@ -75,7 +75,6 @@ internal sealed partial class RunProcessor(
             return ConsumeOutcome.Finished;
         }
         running.Enter();
-        Exception? failure;
         var slot = false;
         try
         {
@@ -97,7 +96,7 @@ internal sealed partial class RunProcessor(
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                failure = await executor.RunAsync(task, run, scope.ServiceProvider, rethrow: false, _stopping.Token, cancellationToken);
+                await executor.RunAsync(task, run, scope.ServiceProvider, rethrow: false, _stopping.Token, cancellationToken);
             }
             finally
             {
@@ -110,8 +109,8 @@ internal sealed partial class RunProcessor(
             if (slot)
                 await ReleaseSlotAsync(task, run, cancellationToken);
         }
-        // The executor decided it when it ended the round (the failure's event says a retry follows).
-        if (failure is not null && task.Retry is { } policy)
+        // The executor decided it when it ended the round: the failure's event says a retry follows.
+        if (run.WillRetry && task.Retry is { } policy)
         {
             var retry = lifecycle.Retry(run);
             try

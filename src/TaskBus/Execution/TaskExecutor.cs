@@ -23,11 +23,11 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
     /// <param name="rethrow">Rethrow the task's own exception after the run ended <c>failure</c>.</param>
     /// <param name="stopping">Cancelled when the worker stops taking runs.</param>
     /// <param name="cancellationToken">Cancelled when the run's message is taken back (shutdown).</param>
-    /// <returns>
-    /// The task's own exception when the run ended <c>failure</c> because of it and its retry policy gives it another round
-    /// (the failure was told with <see cref="TaskRun.WillRetry"/>), else null.
-    /// </returns>
-    public async Task<Exception?> RunAsync(
+    /// <remarks>
+    /// A failure its task's retry policy gives another round is told with <see cref="TaskRun.WillRetry"/>: the caller
+    /// sends that round.
+    /// </remarks>
+    public async Task RunAsync(
         TaskDescriptor task, TaskRun run, IServiceProvider scope, bool rethrow, CancellationToken stopping, CancellationToken cancellationToken)
     {
         var time = lifecycle.Time;
@@ -49,17 +49,14 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
             else
                 await task.Invoker!.InvokeAsync(scope, run.Params, linked.Token);
             lifecycle.Succeed(run);
-            return null;
         }
         catch (TaskAbortedException ex)
         {
             lifecycle.Abort(run, ex.Message);
-            return null;
         }
         catch (OperationCanceledException) when (cancel.IsCancelled)
         {
             lifecycle.Abort(run, RunLifecycle.CancelledError(cancel.Reason!));
-            return null;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested || cancellationToken.IsCancellationRequested)
         {
@@ -72,7 +69,6 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
             lifecycle.Fail(run, error);
             if (rethrow)
                 throw new TimeoutException(error, ex);
-            return null;
         }
         catch (Exception ex)
         {
@@ -82,7 +78,6 @@ internal sealed class TaskExecutor(RunLifecycle lifecycle, RunCancellations canc
             lifecycle.Fail(run, ex is IsolatedTaskException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", retried);
             if (rethrow)
                 throw;
-            return retried ? ex : null;
         }
         finally
         {
